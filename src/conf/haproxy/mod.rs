@@ -1,0 +1,1 @@
+//! haproxy.cfg reader (placeholder until the haproxy side lands).
