@@ -79,6 +79,8 @@ pub struct Reader<'a> {
     pwd: PathBuf,
     truncated: bool,
     random: u64,
+    /// False for in-memory text (fuzzing): `include` lines are then ignored.
+    includes: bool,
 }
 
 /// The default config id: the host name up to the first dot.
@@ -109,6 +111,7 @@ impl<'a> Reader<'a> {
             pwd: PathBuf::from("."),
             truncated: false,
             random: 0x2545_f491_4f6c_dd1d,
+            includes: true,
         }
     }
 
@@ -143,6 +146,7 @@ impl<'a> Reader<'a> {
 
     /// Reads `text` as if it were the file `name`.
     pub fn read_text(mut self, name: PathBuf, text: &str) -> Vec<Line> {
+        self.includes = false;
         let id = self.sources.add(name);
         self.read_lines(id, text);
         self.finish()
@@ -162,6 +166,12 @@ impl<'a> Reader<'a> {
     fn read_path(&mut self, path: &Path, from: Option<Span>) {
         if self.depth >= MAX_INCLUDE_DEPTH {
             self.report(ErrClass::GeneralError, from, format!("Include depth exceeded at {}", path.display()));
+            return;
+        }
+        // Only regular files: a device or FIFO could block for ever.
+        if !path.is_file() {
+            let kind = if from.is_none() || self.check.readable { ErrClass::FileNotFound } else { ErrClass::Info };
+            self.report(kind, from, format!("Configuration file '{}' is not a regular file", path.display()));
             return;
         }
         let text = match std::fs::read(path) {
@@ -284,7 +294,9 @@ impl<'a> Reader<'a> {
             return;
         }
         if let Some((kind, pattern)) = include_directive(&text) {
-            self.include(kind, pattern, at);
+            if self.includes {
+                self.include(kind, pattern, at);
+            }
             return;
         }
         self.split_braces(&text, at);
