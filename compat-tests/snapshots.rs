@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 fn keepalived_model(rel: &str) -> serde_json::Value {
@@ -25,12 +27,22 @@ fn settings() -> insta::Settings {
 
 #[test]
 fn seed_vrouter1_keepalived_model() {
-    settings().bind(|| insta::assert_json_snapshot!("seed_vrouter1", keepalived_model("seed/vrouter1/keepalived.conf")));
+    settings().bind(|| {
+        insta::assert_json_snapshot!(
+            "seed_vrouter1",
+            keepalived_model("seed/vrouter1/keepalived.conf")
+        )
+    });
 }
 
 #[test]
 fn seed_vrouter2_keepalived_model() {
-    settings().bind(|| insta::assert_json_snapshot!("seed_vrouter2", keepalived_model("seed/vrouter2/keepalived.conf")));
+    settings().bind(|| {
+        insta::assert_json_snapshot!(
+            "seed_vrouter2",
+            keepalived_model("seed/vrouter2/keepalived.conf")
+        )
+    });
 }
 
 #[test]

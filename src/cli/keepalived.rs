@@ -86,12 +86,18 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, lexo
             Short('m') | Long("core-dump") => a.core_dump = true,
             Short('M') | Long("core-dump-pattern") => {
                 a.core_dump = true;
-                a.core_dump_pattern = Some(p.optional_value().map(string).unwrap_or_else(|| "core".into()));
+                a.core_dump_pattern = Some(
+                    p.optional_value()
+                        .map(string)
+                        .unwrap_or_else(|| "core".into()),
+                );
             }
             Short('e') | Long("all-config") => a.all_config = true,
             Short('i') | Long("config-id") => a.config_id = Some(string(p.value()?)),
             Long("signum") => a.signum = Some(string(p.value()?)),
-            Short('t') | Long("config-test") => a.config_test = Some(p.optional_value().map(string)),
+            Short('t') | Long("config-test") => {
+                a.config_test = Some(p.optional_value().map(string))
+            }
             Long("config-fd") => {
                 let _ = p.value()?;
             }
@@ -206,7 +212,11 @@ pub fn main(args: Vec<OsString>) -> i32 {
         };
     }
     let path = a.config.clone().unwrap_or_else(|| DEFAULT_CONFIG.into());
-    let opts = Options { config_id: a.config_id.clone(), all_config: a.all_config, check_interfaces: true };
+    let opts = Options {
+        config_id: a.config_id.clone(),
+        all_config: a.all_config,
+        check_interfaces: true,
+    };
     let outcome = keepalived::read_file(&path, &opts);
     if let Some(log) = &a.config_test {
         let mut out: Box<dyn Write> = match log {
@@ -244,7 +254,11 @@ pub fn dump(args: Vec<OsString>) -> i32 {
         }
     };
     let path = a.config.unwrap_or_else(|| DEFAULT_CONFIG.into());
-    let opts = Options { config_id: a.config_id, all_config: a.all_config, check_interfaces: false };
+    let opts = Options {
+        config_id: a.config_id,
+        all_config: a.all_config,
+        check_interfaces: false,
+    };
     let outcome = keepalived::read_file(&path, &opts);
     for d in &outcome.diagnostics {
         eprintln!("{}", outcome.render(d));

@@ -43,7 +43,11 @@ fn pharos_main(mut args: Vec<OsString>) -> i32 {
         "haproxy" => haproxy::main(args.split_off(1)),
         "dump" => {
             let rest = args.split_off(2);
-            match rest.first().map(|s| s.to_string_lossy().into_owned()).as_deref() {
+            match rest
+                .first()
+                .map(|s| s.to_string_lossy().into_owned())
+                .as_deref()
+            {
                 Some("keepalived") => keepalived::dump(rest),
                 Some("haproxy") => haproxy::dump(rest),
                 _ => {

@@ -80,13 +80,26 @@ pub enum Probe {
     /// keepalived DNS_CHECK.
     Dns { qtype: String, name: String },
     /// keepalived MISC_CHECK: run a program; exit status is the verdict.
-    Misc { script: Script, timeout: Option<Duration>, dynamic: bool },
+    Misc {
+        script: Script,
+        timeout: Option<Duration>,
+        dynamic: bool,
+    },
     /// keepalived UDP_CHECK.
-    Udp { payload: Option<Vec<u8>>, require_reply: Option<Vec<u8>>, min_reply_length: u32, max_reply_length: u32 },
+    Udp {
+        payload: Option<Vec<u8>>,
+        require_reply: Option<Vec<u8>>,
+        min_reply_length: u32,
+        max_reply_length: u32,
+    },
     /// keepalived PING_CHECK.
     Ping,
     /// keepalived FILE_CHECK: follows a `track_file`.
-    File { track_file: String, weight: i32, reverse: bool },
+    File {
+        track_file: String,
+        weight: i32,
+        reverse: bool,
+    },
     /// keepalived BFD_CHECK: follows a `bfd_instance`.
     Bfd { name: String },
     /// haproxy protocol checks recorded by name (ssl-hello-chk, mysql-check…).

@@ -24,12 +24,16 @@ impl Duration {
 
     /// From milliseconds (saturating).
     pub const fn from_millis(ms: u64) -> Self {
-        Duration { micros: ms.saturating_mul(1000) }
+        Duration {
+            micros: ms.saturating_mul(1000),
+        }
     }
 
     /// From seconds (saturating).
     pub const fn from_secs(s: u64) -> Self {
-        Duration { micros: s.saturating_mul(1_000_000) }
+        Duration {
+            micros: s.saturating_mul(1_000_000),
+        }
     }
 
     /// Microseconds.
@@ -80,12 +84,20 @@ impl Prefix {
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
                 let bits = u32::from(self.len.min(32));
-                let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - bits)
+                };
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
                 let bits = u32::from(self.len.min(128));
-                let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - bits)
+                };
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,

@@ -286,8 +286,15 @@ pub struct TrackFile {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum GroupMember {
     /// An address range (`first..=last`) with an optional port.
-    Range { first: IpAddr, last: IpAddr, port: Option<u16> },
-    Fwmark { mark: u32, ipv6: bool },
+    Range {
+        first: IpAddr,
+        last: IpAddr,
+        port: Option<u16>,
+    },
+    Fwmark {
+        mark: u32,
+        ipv6: bool,
+    },
 }
 
 /// `virtual_server_group`.

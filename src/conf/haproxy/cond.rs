@@ -14,7 +14,13 @@ pub const FEATURES: &str = "-51DEGREES +ACCEPT4 -BACKTRACE -CLOSEFROM -CPU_AFFIN
 -STATIC_PCRE2 +SYSTEMD -TFO +THREAD -THREAD_DUMP +TPROXY -WURFL -ZLIB";
 
 /// Pollers and mechanisms `enabled()` answers for.
-const ENABLED: &[&str] = &["EPOLL", "SPLICE", "GETADDRINFO", "REUSEPORT", "FAST-FORWARD"];
+const ENABLED: &[&str] = &[
+    "EPOLL",
+    "SPLICE",
+    "GETADDRINFO",
+    "REUSEPORT",
+    "FAST-FORWARD",
+];
 
 /// Recursion bound, as haproxy's `MAX_CFG_RECURSION`.
 const MAX_DEPTH: usize = 1024;
@@ -29,7 +35,9 @@ pub struct CondError {
 
 /// Whether `name` is a `+` feature of this build.
 pub fn has_feature(name: &str) -> bool {
-    FEATURES.split(' ').any(|f| f.strip_prefix('+') == Some(name))
+    FEATURES
+        .split(' ')
+        .any(|f| f.strip_prefix('+') == Some(name))
 }
 
 /// Evaluates a `.if`/`-cc` expression (words already joined by spaces).
@@ -75,7 +83,11 @@ impl Parser<'_> {
     fn unparsable(&self, from: usize) -> CondError {
         // haproxy names the whole expression when it ran out of input.
         let tail = self.text.get(from..).unwrap_or("");
-        let shown = if tail.trim().is_empty() { self.text } else { tail };
+        let shown = if tail.trim().is_empty() {
+            self.text
+        } else {
+            tail
+        };
         CondError {
             message: format!("unparsable conditional expression '{shown}'"),
             position: from + 1,
@@ -159,9 +171,16 @@ impl Parser<'_> {
         let name_len = rest.find([' ', '(']).unwrap_or(rest.len());
         let name = &rest[..name_len];
         let arity = match name {
-            "defined" | "feature" | "version_atleast" | "version_before"
-            | "openssl_version_atleast" | "openssl_version_before" | "ssllib_name_startswith"
-            | "awslc_api_atleast" | "awslc_api_before" | "enabled" => 1,
+            "defined"
+            | "feature"
+            | "version_atleast"
+            | "version_before"
+            | "openssl_version_atleast"
+            | "openssl_version_before"
+            | "ssllib_name_startswith"
+            | "awslc_api_atleast"
+            | "awslc_api_before"
+            | "enabled" => 1,
             "streq" | "strneq" | "strstr" => 2,
             "fips_mode" => 0,
             _ => return Err(self.unparsable(start)),
@@ -280,7 +299,9 @@ fn parse_c_long(s: &str) -> Option<(i64, usize)> {
     let mut j = digits_from;
     let mut value: i64 = 0;
     while let Some(d) = b.get(j).and_then(|c| char::from(*c).to_digit(radix)) {
-        value = value.saturating_mul(i64::from(radix)).saturating_add(i64::from(d));
+        value = value
+            .saturating_mul(i64::from(radix))
+            .saturating_add(i64::from(d));
         j += 1;
     }
     if j == digits_from {
@@ -314,6 +335,7 @@ pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -369,10 +391,16 @@ mod tests {
         let e = eval("(1").unwrap_err();
         assert_eq!(e.message, "expected ')' after conditional expression '(1'");
         let e = eval("1 2").unwrap_err();
-        assert_eq!(e.message, "unexpected character '2' at the end of conditional expression '1 2'");
+        assert_eq!(
+            e.message,
+            "unexpected character '2' at the end of conditional expression '1 2'"
+        );
         assert_eq!(e.position, 3);
         let e = eval("streq(a)").unwrap_err();
-        assert!(e.message.starts_with("missing arguments (got 1/2), type 'string' expected"));
+        assert!(
+            e.message
+                .starts_with("missing arguments (got 1/2), type 'string' expected")
+        );
         assert!(eval("1 ||").is_err());
         assert!(eval("12x").is_err());
     }

@@ -30,7 +30,9 @@ impl TokenErrorKind {
         match self {
             TokenErrorKind::UnmatchedQuote => "unmatched quote",
             TokenErrorKind::UnmatchedBrace => "unmatched brace in environment variable name",
-            TokenErrorKind::ForbiddenFirstChar => "forbidden first char in environment variable name",
+            TokenErrorKind::ForbiddenFirstChar => {
+                "forbidden first char in environment variable name"
+            }
             TokenErrorKind::BadHex => "truncated or invalid hexadecimal sequence",
             TokenErrorKind::BadWordExpansion => "truncated or invalid word expansion sequence",
         }
@@ -75,7 +77,10 @@ struct Fail {
 
 impl<'a> ParseError<&'a str> for Fail {
     fn from_error_kind(input: &'a str, _kind: ErrorKind) -> Self {
-        Fail { rest_len: input.len(), kind: None }
+        Fail {
+            rest_len: input.len(),
+            kind: None,
+        }
     }
     fn append(_input: &'a str, _kind: ErrorKind, other: Self) -> Self {
         other
@@ -85,7 +90,10 @@ impl<'a> ParseError<&'a str> for Fail {
 type Res<'a, T> = IResult<&'a str, T, Fail>;
 
 fn fail<T>(at: &str, kind: TokenErrorKind) -> Res<'_, T> {
-    Err(nom::Err::Failure(Fail { rest_len: at.len(), kind: Some(kind) }))
+    Err(nom::Err::Failure(Fail {
+        rest_len: at.len(),
+        kind: Some(kind),
+    }))
 }
 
 /// One piece of a word.
@@ -122,7 +130,10 @@ fn hex_digit(i: &str) -> Res<'_, u8> {
     let (rest, c) = anychar(i)?;
     match c.to_digit(16) {
         Some(d) => Ok((rest, d as u8)),
-        None => Err(nom::Err::Error(Fail { rest_len: i.len(), kind: None })),
+        None => Err(nom::Err::Error(Fail {
+            rest_len: i.len(),
+            kind: None,
+        })),
     }
 }
 
@@ -200,8 +211,11 @@ fn variable<'a>(env: Env<'_>, i: &'a str) -> Res<'a, Piece> {
                 Err(_) => fail(rest, TokenErrorKind::BadWordExpansion),
             };
         }
-        let (rest, default) =
-            opt(preceded(char('-'), take_while(|c: char| c != '}' && c != '"'))).parse(rest)?;
+        let (rest, default) = opt(preceded(
+            char('-'),
+            take_while(|c: char| c != '}' && c != '"'),
+        ))
+        .parse(rest)?;
         match char::<&str, Fail>('}').parse(rest) {
             Ok((rest, _)) => {
                 let v = match (env(name), default) {
@@ -234,8 +248,7 @@ fn double_quoted<'a>(env: Env<'_>, i: &'a str) -> Res<'a, Vec<Piece>> {
         if rest.is_empty() {
             break;
         }
-        let text: Res<'_, &str> =
-            take_while1(|c: char| !matches!(c, '"' | '\\' | '$')).parse(rest);
+        let text: Res<'_, &str> = take_while1(|c: char| !matches!(c, '"' | '\\' | '$')).parse(rest);
         let (r, piece) = match text {
             Ok((r, t)) => (r, Piece::Text(t.to_string())),
             Err(_) if rest.starts_with('\\') => escape(true)(rest)?,
@@ -260,7 +273,10 @@ pub fn tokenize(line: &str, env: Env<'_>) -> Result<Words, TokenError> {
     'words: for _ in 0..=total {
         let (r, _) = take_while::<_, &str, Fail>(|c: char| is_blank(c) || c == '\r' || c == '\n')
             .parse(rest)
-            .map_err(|_| TokenError { kind: TokenErrorKind::UnmatchedQuote, position: 1 })?;
+            .map_err(|_| TokenError {
+                kind: TokenErrorKind::UnmatchedQuote,
+                position: 1,
+            })?;
         rest = r;
         if rest.is_empty() || rest.starts_with('#') {
             break;
@@ -268,7 +284,9 @@ pub fn tokenize(line: &str, env: Env<'_>) -> Result<Words, TokenError> {
         let mut word = String::new();
         let mut started = false;
         for _ in 0..=total {
-            if rest.is_empty() || rest.starts_with(|c: char| is_blank(c) || c == '#' || c == '\r' || c == '\n') {
+            if rest.is_empty()
+                || rest.starts_with(|c: char| is_blank(c) || c == '#' || c == '\r' || c == '\n')
+            {
                 break;
             }
             let step: Result<(&str, Vec<Piece>), nom::Err<Fail>> = if rest.starts_with('"') {
@@ -284,7 +302,10 @@ pub fn tokenize(line: &str, env: Env<'_>) -> Result<Words, TokenError> {
                 Ok(v) => v,
                 Err(nom::Err::Error(f)) | Err(nom::Err::Failure(f)) => return Err(to_err(f)),
                 Err(nom::Err::Incomplete(_)) => {
-                    return Err(TokenError { kind: TokenErrorKind::UnmatchedQuote, position: 1 });
+                    return Err(TokenError {
+                        kind: TokenErrorKind::UnmatchedQuote,
+                        position: 1,
+                    });
                 }
             };
             started = true;
@@ -355,6 +376,7 @@ pub fn expand_env(text: &str, env: Env<'_>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -380,17 +402,29 @@ mod tests {
 
     #[test]
     fn escapes_outside_quotes() {
-        assert_eq!(words(r"reqadd X-Proto:\ https"), ["reqadd", "X-Proto: https"]);
+        assert_eq!(
+            words(r"reqadd X-Proto:\ https"),
+            ["reqadd", "X-Proto: https"]
+        );
         assert_eq!(words(r"a\#b \\ \x41 \q"), ["a#b", "\\", "A", "\\q"]);
         assert_eq!(words(r"x\ty"), ["x\ty"]);
     }
 
     #[test]
     fn weak_quotes_expand_strong_quotes_do_not() {
-        assert_eq!(words(r#"a "${PORT}" '${PORT}' $PORT"#), ["a", "8080", "${PORT}", "$PORT"]);
-        assert_eq!(words(r#""x\$y $PORT ${NOPE-def} ${NOPE-} ${NOPE}""#), ["x$y 8080 def  "]);
-        assert_eq!(words(r#"""x"y ''"#), ["xy", ""]);
-        assert_eq!(words(r#""%{+Q}o %t"' %s'\ %{-Q}r"#), ["%{+Q}o %t %s %{-Q}r"]);
+        assert_eq!(
+            words(r#"a "${PORT}" '${PORT}' $PORT"#),
+            ["a", "8080", "${PORT}", "$PORT"]
+        );
+        assert_eq!(
+            words(r#""x\$y $PORT ${NOPE-def} ${NOPE-} ${NOPE}""#),
+            ["x$y 8080 def  "]
+        );
+        assert_eq!(words(r##""""x"y ''"##), ["xy", ""]);
+        assert_eq!(
+            words(r#""%{+Q}o %t"' %s'\ %{-Q}r"#),
+            ["%{+Q}o %t %s %{-Q}r"]
+        );
     }
 
     #[test]
@@ -407,11 +441,17 @@ mod tests {
         let e = tokenize("  description \"${FOO", &env).unwrap_err();
         assert_eq!((e.kind, e.position), (TokenErrorKind::UnmatchedBrace, 17));
         let e = tokenize("  description \"${1FOO}\"", &env).unwrap_err();
-        assert_eq!((e.kind, e.position), (TokenErrorKind::ForbiddenFirstChar, 18));
+        assert_eq!(
+            (e.kind, e.position),
+            (TokenErrorKind::ForbiddenFirstChar, 18)
+        );
         let e = tokenize("  description a\\x4", &env).unwrap_err();
         assert_eq!((e.kind, e.position), (TokenErrorKind::BadHex, 16));
         let e = tokenize("  description \"$1\"", &env).unwrap_err();
-        assert_eq!((e.kind, e.position), (TokenErrorKind::ForbiddenFirstChar, 17));
+        assert_eq!(
+            (e.kind, e.position),
+            (TokenErrorKind::ForbiddenFirstChar, 17)
+        );
         let e = tokenize("  description \"${FOO[x]}\"", &env).unwrap_err();
         assert_eq!((e.kind, e.position), (TokenErrorKind::BadWordExpansion, 21));
         assert!(e.render("x").contains("at position 21:\n  x\n"));

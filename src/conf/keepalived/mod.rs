@@ -102,7 +102,12 @@ impl Outcome {
 pub fn render(sources: &SourceMap, d: &KaDiagnostic) -> String {
     match d.at {
         Some(Span { file, line }) => {
-            format!("({}: Line {}) {}", sources.path(file).display(), line, d.message)
+            format!(
+                "({}: Line {}) {}",
+                sources.path(file).display(),
+                line,
+                d.message
+            )
         }
         None => d.message.clone(),
     }
@@ -112,11 +117,20 @@ pub fn render(sources: &SourceMap, d: &KaDiagnostic) -> String {
 pub fn read_file(path: &str, opts: &Options) -> Outcome {
     let mut diags = Vec::new();
     let mut sources = SourceMap::default();
-    let config_id = opts.config_id.clone().unwrap_or_else(read::default_config_id);
-    let lines = read::Reader::new(&mut sources, &mut diags, config_id, opts.all_config).read_top(path);
+    let config_id = opts
+        .config_id
+        .clone()
+        .unwrap_or_else(read::default_config_id);
+    let lines =
+        read::Reader::new(&mut sources, &mut diags, config_id, opts.all_config).read_top(path);
     let tree = parse::parse(&lines, &mut diags);
     let config = lower::lower(&tree, opts, &mut diags);
-    Outcome { config, diagnostics: diags, aborted: tree.aborted, sources }
+    Outcome {
+        config,
+        diagnostics: diags,
+        aborted: tree.aborted,
+        sources,
+    }
 }
 
 /// Reads configuration text held in memory (fuzzing, tests). Includes are
@@ -124,10 +138,18 @@ pub fn read_file(path: &str, opts: &Options) -> Outcome {
 pub fn read_str(text: &str, opts: &Options) -> Outcome {
     let mut diags = Vec::new();
     let mut sources = SourceMap::default();
-    let config_id = opts.config_id.clone().unwrap_or_else(|| "pharos".to_string());
+    let config_id = opts
+        .config_id
+        .clone()
+        .unwrap_or_else(|| "pharos".to_string());
     let lines = read::Reader::new(&mut sources, &mut diags, config_id, opts.all_config)
         .read_text(PathBuf::from("<memory>"), text);
     let tree = parse::parse(&lines, &mut diags);
     let config = lower::lower(&tree, opts, &mut diags);
-    Outcome { config, diagnostics: diags, aborted: tree.aborted, sources }
+    Outcome {
+        config,
+        diagnostics: diags,
+        aborted: tree.aborted,
+        sources,
+    }
 }

@@ -27,14 +27,26 @@ struct Walker<'a> {
 
 /// Parses the logical lines from `read` into a checked tree.
 pub fn parse(lines: &[Line], diags: &mut Vec<KaDiagnostic>) -> Tree {
-    let mut w = Walker { lines, pos: 0, diags, aborted: false };
+    let mut w = Walker {
+        lines,
+        pos: 0,
+        diags,
+        aborted: false,
+    };
     let roots = w.block(keywords::ROOT, 0, "");
-    Tree { roots, aborted: w.aborted }
+    Tree {
+        roots,
+        aborted: w.aborted,
+    }
 }
 
 impl Walker<'_> {
     fn report(&mut self, kind: ErrClass, at: Span, message: impl Into<String>) {
-        self.diags.push(Diagnostic { kind, at: Some(at), message: message.into() });
+        self.diags.push(Diagnostic {
+            kind,
+            at: Some(at),
+            message: message.into(),
+        });
     }
 
     /// Reads keyword lines until the `}` closing this level (or EOF).
@@ -50,13 +62,21 @@ impl Walker<'_> {
             match first.as_str() {
                 "}" if level > 0 => return nodes,
                 "{" => {
-                    self.report(ErrClass::UnexpectedBob, line.at, "Unexpected '{' - ignoring");
+                    self.report(
+                        ErrClass::UnexpectedBob,
+                        line.at,
+                        "Unexpected '{' - ignoring",
+                    );
                     continue;
                 }
                 _ => {}
             }
             let Some(kw) = table.iter().find(|k| k.name == first) else {
-                self.report(ErrClass::UnknownKeyword, line.at, format!("Unknown keyword '{first}'"));
+                self.report(
+                    ErrClass::UnknownKeyword,
+                    line.at,
+                    format!("Unknown keyword '{first}'"),
+                );
                 continue;
             };
             if let Some(node) = self.keyword(kw, line, &words, level, owner) {
@@ -76,10 +96,19 @@ impl Walker<'_> {
     ) -> Option<Node> {
         let args: Vec<String> = words[1..].to_vec();
         if let Some(message) = kw.deprecated {
-            self.report(kw.deprecated_class, line.at, message.replace("{owner}", owner));
+            self.report(
+                kw.deprecated_class,
+                line.at,
+                message.replace("{owner}", owner),
+            );
         }
         let value = {
-            let mut ctx = CheckCtx { diags: self.diags, at: line.at, raw: &line.text, owner };
+            let mut ctx = CheckCtx {
+                diags: self.diags,
+                at: line.at,
+                raw: &line.text,
+                owner,
+            };
             match check(&kw.check, kw.name, &args, &mut ctx) {
                 Some(v) => v,
                 None => {
@@ -123,7 +152,11 @@ impl Walker<'_> {
             next => {
                 // keepalived reports it where the `{` was expected.
                 let at = next.map_or(at, |l| l.at);
-                self.report(ErrClass::MissingBob, at, "Missing '{' at beginning of configuration block");
+                self.report(
+                    ErrClass::MissingBob,
+                    at,
+                    "Missing '{' at beginning of configuration block",
+                );
                 false
             }
         }
@@ -137,7 +170,10 @@ impl Walker<'_> {
             match line.text.as_str() {
                 "}" => break,
                 "{" => continue,
-                _ => entries.push(Entry { words: split_words(&line.text), at: line.at }),
+                _ => entries.push(Entry {
+                    words: split_words(&line.text),
+                    at: line.at,
+                }),
             }
         }
         entries
@@ -160,7 +196,15 @@ fn check(c: &Check, keyword: &str, args: &[String], ctx: &mut CheckCtx<'_>) -> O
     let first = args.first().map(String::as_str);
     let needs_word = matches!(
         c,
-        Check::Bool | Check::Int { .. } | Check::Secs { .. } | Check::Word | Check::Words1 | Check::OneOf(_) | Check::Ip | Check::Script
+        Check::Bool
+            | Check::Int { .. }
+            | Check::Secs { .. }
+            | Check::Word
+            | Check::Words1
+            | Check::OneOf(_)
+            | Check::Ip
+            | Check::Script
+            | Check::Custom1(_)
     );
     if needs_word && first.is_none() {
         missing_parameter(keyword, ctx);
@@ -174,8 +218,15 @@ fn check(c: &Check, keyword: &str, args: &[String], ctx: &mut CheckCtx<'_>) -> O
             Some(w) => match values::boolean(w) {
                 Some(b) => Value::Bool(b),
                 None => {
-                    let block = if ctx.owner.is_empty() { String::new() } else { format!("{} ", ctx.owner) };
-                    ctx.report(ErrClass::GeneralError, format!("Invalid {block}{keyword} parameter {w}"));
+                    let block = if ctx.owner.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{} ", ctx.owner)
+                    };
+                    ctx.report(
+                        ErrClass::GeneralError,
+                        format!("Invalid {block}{keyword} parameter {w}"),
+                    );
                     Value::Invalid
                 }
             },
@@ -183,16 +234,23 @@ fn check(c: &Check, keyword: &str, args: &[String], ctx: &mut CheckCtx<'_>) -> O
         Check::Bool => match values::boolean(word) {
             Some(b) => Value::Bool(b),
             None => {
-                ctx.report(ErrClass::GeneralError, format!("Invalid {keyword} parameter {word}"));
+                ctx.report(
+                    ErrClass::GeneralError,
+                    format!("Invalid {keyword} parameter {word}"),
+                );
                 Value::Invalid
             }
         },
-        Check::Int { min, max } => values::int(word, *min, *max, ctx).map_or(Value::Invalid, Value::Int),
+        Check::Int { min, max } => {
+            values::int(word, *min, *max, ctx).map_or(Value::Invalid, Value::Int)
+        }
         Check::OptInt { min, max, default } => match first {
             None => Value::Int(*default),
             Some(w) => values::int(w, *min, *max, ctx).map_or(Value::Invalid, Value::Int),
         },
-        Check::Secs { min, max } => values::secs(word, *min, *max, ctx).map_or(Value::Invalid, Value::Secs),
+        Check::Secs { min, max } => {
+            values::secs(word, *min, *max, ctx).map_or(Value::Invalid, Value::Secs)
+        }
         Check::Word => Value::Word(word.to_string()),
         Check::OptWord => first.map_or(Value::Flag, |w| Value::Word(w.to_string())),
         Check::Words | Check::Words1 => Value::Words(args.to_vec()),
@@ -200,14 +258,20 @@ fn check(c: &Check, keyword: &str, args: &[String], ctx: &mut CheckCtx<'_>) -> O
             if options.contains(&word) {
                 Value::Word(word.to_string())
             } else {
-                ctx.report(ErrClass::GeneralError, format!("Unknown {keyword} value '{word}'"));
+                ctx.report(
+                    ErrClass::GeneralError,
+                    format!("Unknown {keyword} value '{word}'"),
+                );
                 Value::Invalid
             }
         }
         Check::Ip => match values::ip(word) {
             Some(ip) => Value::Ip(ip),
             None => {
-                ctx.report(ErrClass::GeneralError, format!("Invalid {keyword} address '{word}' - ignoring"));
+                ctx.report(
+                    ErrClass::GeneralError,
+                    format!("Invalid {keyword} address '{word}' - ignoring"),
+                );
                 Value::Invalid
             }
         },
@@ -221,7 +285,7 @@ fn check(c: &Check, keyword: &str, args: &[String], ctx: &mut CheckCtx<'_>) -> O
                 }
             }
         }
-        Check::Custom(f) => f(args, ctx),
+        Check::Custom(f) | Check::Custom1(f) => f(args, ctx),
     })
 }
 
@@ -230,7 +294,11 @@ fn check(c: &Check, keyword: &str, args: &[String], ctx: &mut CheckCtx<'_>) -> O
 pub fn script(raw: &str) -> Option<Script> {
     let level1 = split_quoted(raw, false);
     let command = level1.get(1)?;
-    Some(Script { argv: split_quoted(command, true), user: level1.get(2).cloned(), group: level1.get(3).cloned() })
+    Some(Script {
+        argv: split_quoted(command, true),
+        user: level1.get(2).cloned(),
+        group: level1.get(3).cloned(),
+    })
 }
 
 /// `alloc_strvec_quoted[_escaped]`: whitespace separates, `'`/`"` group,
@@ -289,7 +357,9 @@ pub fn split_quoted(text: &str, escapes: bool) -> Vec<String> {
 
 /// One escape after a backslash: `\a \b \E \f \n \r \t \v \nnn \xHH \cC \C`.
 fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
-    let Some(c) = chars.next() else { return "\\".into() };
+    let Some(c) = chars.next() else {
+        return "\\".into();
+    };
     let code = |n: u32| char::from_u32(n).map(String::from).unwrap_or_default();
     match c {
         'a' => "\x07".into(),
@@ -326,7 +396,10 @@ fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
             }
             code(n)
         }
-        'c' => chars.next().map(|k| code(u32::from(k) & 0x1f)).unwrap_or_default(),
+        'c' => chars
+            .next()
+            .map(|k| code(u32::from(k) & 0x1f))
+            .unwrap_or_default(),
         other => other.to_string(),
     }
 }
@@ -343,6 +416,9 @@ mod tests {
         assert_eq!(s.argv, ["/bin/true"]);
         assert_eq!(s.user.as_deref(), Some("root"));
         assert_eq!(s.group.as_deref(), Some("wheel"));
-        assert_eq!(split_quoted(r#"abcd" efg h "mnop"#, false), ["abcd efg h mnop"]);
+        assert_eq!(
+            split_quoted(r#"abcd" efg h "mnop"#, false),
+            ["abcd efg h mnop"]
+        );
     }
 }

@@ -39,6 +39,9 @@ impl Line {
 /// How strictly `include` checks what it finds (`include_check`).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 struct IncludeCheck {
+    /// A failed check stops the read with "no config" (exit 6); checks set
+    /// by `include_check OPTIONS` only report an error.
+    fatal: bool,
     readable: bool,
     matched: bool,
     wildcard_match: bool,
@@ -46,7 +49,13 @@ struct IncludeCheck {
 }
 
 impl IncludeCheck {
-    const ALL: IncludeCheck = IncludeCheck { readable: true, matched: true, wildcard_match: true, brace_match: true };
+    const ALL: IncludeCheck = IncludeCheck {
+        fatal: true,
+        readable: true,
+        matched: true,
+        wildcard_match: true,
+        brace_match: true,
+    };
 }
 
 /// A definition: one line, or several for `$NAME= \` bodies.
@@ -85,7 +94,9 @@ pub struct Reader<'a> {
 
 /// The default config id: the host name up to the first dot.
 pub fn default_config_id() -> String {
-    let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
     host.split('.').next().unwrap_or("").to_string()
 }
 
@@ -102,7 +113,11 @@ impl<'a> Reader<'a> {
             diags,
             config_id,
             strict,
-            check: if strict { IncludeCheck::ALL } else { IncludeCheck::default() },
+            check: if strict {
+                IncludeCheck::ALL
+            } else {
+                IncludeCheck::default()
+            },
             defs: HashMap::new(),
             open_def: None,
             out: Vec::new(),
@@ -116,7 +131,11 @@ impl<'a> Reader<'a> {
     }
 
     fn report(&mut self, kind: ErrClass, at: Option<Span>, message: impl Into<String>) {
-        self.diags.push(Diagnostic { kind, at, message: message.into() });
+        self.diags.push(Diagnostic {
+            kind,
+            at,
+            message: message.into(),
+        });
     }
 
     /// Reads the top-level file (a path or a glob, like `-f`).
@@ -124,7 +143,11 @@ impl<'a> Reader<'a> {
         let matches = expand_glob(pattern, Path::new("."));
         if matches.is_empty() {
             // keepalived 2.2.7: only an error when includes are checked (-e).
-            let kind = if self.strict { ErrClass::FileNotFound } else { ErrClass::Info };
+            let kind = if self.strict {
+                ErrClass::FileNotFound
+            } else {
+                ErrClass::Info
+            };
             self.report(kind, None, format!("Config files missing '{pattern}'."));
             return self.finish();
         }
@@ -154,38 +177,72 @@ impl<'a> Reader<'a> {
 
     fn finish(mut self) -> Vec<Line> {
         if let Some((name, _)) = self.open_def.take() {
-            self.report(ErrClass::GeneralError, None, format!("Definition ${name} not terminated"));
+            self.report(
+                ErrClass::GeneralError,
+                None,
+                format!("Definition ${name} not terminated"),
+            );
         }
         if self.braces > 0 {
             let n = self.braces;
-            self.report(ErrClass::MissingEob, None, format!("There are {n} missing '}}'s or extra '{{'s"));
+            self.report(
+                ErrClass::MissingEob,
+                None,
+                format!("There are {n} missing '}}'s or extra '{{'s"),
+            );
         }
         self.out
     }
 
     fn read_path(&mut self, path: &Path, from: Option<Span>) {
         if self.depth >= MAX_INCLUDE_DEPTH {
-            self.report(ErrClass::GeneralError, from, format!("Include depth exceeded at {}", path.display()));
+            self.report(
+                ErrClass::GeneralError,
+                from,
+                format!("Include depth exceeded at {}", path.display()),
+            );
             return;
         }
         // Only regular files: a device or FIFO could block for ever.
         if !path.is_file() {
-            let kind = if from.is_none() || self.check.readable { ErrClass::FileNotFound } else { ErrClass::Info };
-            self.report(kind, from, format!("Configuration file '{}' is not a regular file", path.display()));
+            let kind = if from.is_none() || self.check.readable {
+                ErrClass::FileNotFound
+            } else {
+                ErrClass::Info
+            };
+            self.report(
+                kind,
+                from,
+                format!(
+                    "Configuration file '{}' is not a regular file",
+                    path.display()
+                ),
+            );
             return;
         }
         let text = match std::fs::read(path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) => {
-                let kind = if from.is_none() || self.check.readable { ErrClass::FileNotFound } else { ErrClass::Info };
-                self.report(kind, from, format!("Configuration file '{}' open problem ({e})", path.display()));
+                let kind = if from.is_none() || self.check.readable {
+                    ErrClass::FileNotFound
+                } else {
+                    ErrClass::Info
+                };
+                self.report(
+                    kind,
+                    from,
+                    format!("Configuration file '{}' open problem ({e})", path.display()),
+                );
                 return;
             }
         };
         let id = self.sources.add(path.to_path_buf());
         let saved_pwd = std::mem::replace(
             &mut self.pwd,
-            path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf(),
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
         );
         let saved_check = self.check;
         self.depth += 1;
@@ -200,7 +257,10 @@ impl<'a> Reader<'a> {
             if self.truncated {
                 return;
             }
-            let at = Span { file, line: u32::try_from(i + 1).unwrap_or(u32::MAX) };
+            let at = Span {
+                file,
+                line: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            };
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
             if raw.len() >= MAX_LINE {
                 self.report(ErrClass::GeneralError, Some(at), "line too long - ignoring");
@@ -223,7 +283,7 @@ impl<'a> Reader<'a> {
             }
         };
         if let Some((name, mut body)) = self.open_def.take() {
-            body.push(text);
+            body.push(strip_continuation(&text, continued));
             if continued {
                 self.open_def = Some((name, body));
             } else {
@@ -242,18 +302,33 @@ impl<'a> Reader<'a> {
     fn logical(&mut self, text: String, continued: bool, at: Span, depth: usize) {
         if depth > 64 || self.truncated {
             if !self.truncated {
-                self.report(ErrClass::GeneralError, Some(at), "Definition expansion too deep - recursive definition?");
+                self.report(
+                    ErrClass::GeneralError,
+                    Some(at),
+                    "Definition expansion too deep - recursive definition?",
+                );
             }
             return;
         }
-        let Some(text) = self.conditional(text) else { return };
+        let Some(text) = self.conditional(text) else {
+            return;
+        };
         if let Some((name, value)) = definition(&text) {
             if continued {
-                let first = value.to_string();
-                let body = if first.is_empty() { Vec::new() } else { vec![first] };
+                let first = strip_continuation(value, true);
+                let body = if first.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![first]
+                };
                 self.open_def = Some((name.to_string(), body));
             } else {
-                self.defs.insert(name.to_string(), Definition { lines: vec![value.to_string()] });
+                self.defs.insert(
+                    name.to_string(),
+                    Definition {
+                        lines: vec![value.to_string()],
+                    },
+                );
             }
             return;
         }
@@ -265,7 +340,12 @@ impl<'a> Reader<'a> {
                         return;
                     }
                     for (var, val) in lp.vars.iter().zip(row.iter()) {
-                        self.defs.insert(var.clone(), Definition { lines: vec![val.clone()] });
+                        self.defs.insert(
+                            var.clone(),
+                            Definition {
+                                lines: vec![val.clone()],
+                            },
+                        );
                     }
                     self.logical(body.clone(), false, at, depth + 1);
                 }
@@ -293,6 +373,9 @@ impl<'a> Reader<'a> {
             }
             return;
         }
+        if text.starts_with("include_check") {
+            self.include_check(&text, at);
+        }
         if let Some((kind, pattern)) = include_directive(&text) {
             if self.includes {
                 self.include(kind, pattern, at);
@@ -304,7 +387,9 @@ impl<'a> Reader<'a> {
 
     /// `@ID rest` / `@^ID rest`: the rest, or nothing.
     fn conditional(&self, text: String) -> Option<String> {
-        let Some(body) = text.strip_prefix('@') else { return Some(text) };
+        let Some(body) = text.strip_prefix('@') else {
+            return Some(text);
+        };
         let (negate, body) = match body.strip_prefix('^') {
             Some(b) => (true, b),
             None => (false, body),
@@ -321,7 +406,11 @@ impl<'a> Reader<'a> {
         if self.out.len() >= MAX_LINES {
             if !self.truncated {
                 self.truncated = true;
-                self.report(ErrClass::GeneralError, Some(at), "Configuration too large - stopped reading");
+                self.report(
+                    ErrClass::GeneralError,
+                    Some(at),
+                    "Configuration too large - stopped reading",
+                );
             }
             return;
         }
@@ -336,7 +425,10 @@ impl<'a> Reader<'a> {
             }
             _ => {}
         }
-        self.out.push(Line { text: text.to_string(), at });
+        self.out.push(Line {
+            text: text.to_string(),
+            at,
+        });
     }
 
     /// Brace splitting: every unquoted `{`/`}` becomes a line of its own.
@@ -379,7 +471,9 @@ impl<'a> Reader<'a> {
                 continue;
             };
             count += 1;
-            if count > MAX_SUBSTITUTIONS || line.len() - (end - start) + replacement.len() > MAX_EXPANDED {
+            if count > MAX_SUBSTITUTIONS
+                || line.len() - (end - start) + replacement.len() > MAX_EXPANDED
+            {
                 self.report(
                     ErrClass::GeneralError,
                     Some(at),
@@ -406,7 +500,9 @@ impl<'a> Reader<'a> {
         }
         let name_len = after
             .char_indices()
-            .take_while(|(i, c)| c.is_ascii_alphabetic() || *c == '_' || (*i > 0 && c.is_ascii_digit()))
+            .take_while(|(i, c)| {
+                c.is_ascii_alphabetic() || *c == '_' || (*i > 0 && c.is_ascii_digit())
+            })
             .count();
         if name_len == 0 {
             return None;
@@ -428,7 +524,14 @@ impl<'a> Reader<'a> {
             "_INSTANCE" => return Some(self.config_id.clone()),
             "_HASH" => return Some("#".into()),
             "_BANG" => return Some("!".into()),
-            "_ENV" => return Some(words.next().and_then(|v| std::env::var(v).ok()).unwrap_or_default()),
+            "_ENV" => {
+                return Some(
+                    words
+                        .next()
+                        .and_then(|v| std::env::var(v).ok())
+                        .unwrap_or_default(),
+                );
+            }
             "_RANDOM" => {
                 let min: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
                 let max: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(32767);
@@ -440,7 +543,10 @@ impl<'a> Reader<'a> {
     }
 
     fn pwd_string(&self) -> String {
-        std::fs::canonicalize(&self.pwd).unwrap_or_else(|_| self.pwd.clone()).display().to_string()
+        std::fs::canonicalize(&self.pwd)
+            .unwrap_or_else(|_| self.pwd.clone())
+            .display()
+            .to_string()
     }
 
     fn next_random(&mut self, min: u64, max: u64) -> u64 {
@@ -448,7 +554,11 @@ impl<'a> Reader<'a> {
         self.random ^= self.random << 13;
         self.random ^= self.random >> 7;
         self.random ^= self.random << 17;
-        if max <= min { min } else { min + self.random % (max - min + 1) }
+        if max <= min {
+            min
+        } else {
+            min + self.random % (max - min + 1)
+        }
     }
 
     /// Parses `SEQ(...) rest`, `SEQx(...) rest`, `LST(...) rest`.
@@ -463,31 +573,51 @@ impl<'a> Reader<'a> {
             return None;
         };
         let Some(close) = matching_paren(rest) else {
-            self.report(ErrClass::GeneralError, Some(at), format!("~{kind} missing ')'"));
+            self.report(
+                ErrClass::GeneralError,
+                Some(at),
+                format!("~{kind} missing ')'"),
+            );
             return None;
         };
         let params = self.substitute(&rest[..close], at)?;
         let body = rest[close + 1..].trim_start().to_string();
-        let lp = if kind == "LST" { self.list_loop(&params, at)? } else { self.seq_loop(&params, kind == "SEQx", at)? };
+        let lp = if kind == "LST" {
+            self.list_loop(&params, at)?
+        } else {
+            self.seq_loop(&params, kind == "SEQx", at)?
+        };
         Some((lp, body))
     }
 
     fn seq_loop(&mut self, params: &str, hex: bool, at: Span) -> Option<Loop> {
         let parts: Vec<&str> = params.split(',').map(str::trim).collect();
         let var = parts.first().copied().unwrap_or("");
-        let nums: Option<Vec<i64>> = parts.iter().skip(1).map(|p| p.parse::<i64>().ok()).collect();
+        let nums: Option<Vec<i64>> = parts
+            .iter()
+            .skip(1)
+            .map(|p| p.parse::<i64>().ok())
+            .collect();
         let (start, step, end) = match (valid_name(var), nums.as_deref()) {
             (true, Some([end])) => (if *end < 0 { -1 } else { 1 }, None, *end),
             (true, Some([start, end])) => (*start, None, *end),
             (true, Some([start, step, end])) => (*start, Some(*step), *end),
             _ => {
-                self.report(ErrClass::GeneralError, Some(at), format!("Invalid ~SEQ parameters '{params}'"));
+                self.report(
+                    ErrClass::GeneralError,
+                    Some(at),
+                    format!("Invalid ~SEQ parameters '{params}'"),
+                );
                 return None;
             }
         };
         let step = step.unwrap_or(if end < start { -1 } else { 1 });
         if step == 0 || (hex && (start < 0 || end < 0)) {
-            self.report(ErrClass::GeneralError, Some(at), format!("Invalid ~SEQ parameters '{params}'"));
+            self.report(
+                ErrClass::GeneralError,
+                Some(at),
+                format!("Invalid ~SEQ parameters '{params}'"),
+            );
             return None;
         }
         let mut rows = Vec::new();
@@ -503,7 +633,10 @@ impl<'a> Reader<'a> {
                 None => break,
             }
         }
-        Some(Loop { vars: vec![var.to_string()], rows })
+        Some(Loop {
+            vars: vec![var.to_string()],
+            rows,
+        })
     }
 
     fn list_loop(&mut self, params: &str, at: Span) -> Option<Loop> {
@@ -514,7 +647,11 @@ impl<'a> Reader<'a> {
         };
         let vars = group(head);
         if vars.is_empty() || !vars.iter().all(|v| valid_name(v)) {
-            self.report(ErrClass::GeneralError, Some(at), format!("Invalid ~LST variable '{head}'"));
+            self.report(
+                ErrClass::GeneralError,
+                Some(at),
+                format!("Invalid ~LST variable '{head}'"),
+            );
             return None;
         }
         let rows = values
@@ -528,37 +665,124 @@ impl<'a> Reader<'a> {
         Some(Loop { vars, rows })
     }
 
+    /// `include_check [OPTIONS]` (global_defs): sets the default level for
+    /// the `include` lines that follow, as keepalived does while reading.
+    fn include_check(&mut self, text: &str, at: Span) {
+        let words = split_words(text);
+        if words.first().map(String::as_str) != Some("include_check") {
+            return;
+        }
+        if words.len() == 1 {
+            self.check = IncludeCheck::ALL;
+            return;
+        }
+        // 2.2.7: options add to `readable` + `match`, which are always on.
+        let mut level = IncludeCheck { readable: true, matched: true, ..Default::default() };
+        for w in &words[1..] {
+            let (on, name) = match w.strip_prefix('-') {
+                Some(n) => (false, n),
+                None => (true, w.strip_prefix('+').unwrap_or(w)),
+            };
+            let slot = match name {
+                "match" => &mut level.matched,
+                "wildcard_match" => &mut level.wildcard_match,
+                "brace_match" => &mut level.brace_match,
+                _ => {
+                    self.report(
+                        ErrClass::GeneralError,
+                        Some(at),
+                        format!("Unknown include_check type '{w}' - ignoring"),
+                    );
+                    continue;
+                }
+            };
+            if *slot == on {
+                self.report(
+                    ErrClass::GeneralError,
+                    Some(at),
+                    format!("Duplicate include_check '{w}' specified - ignoring"),
+                );
+            }
+            *slot = on;
+        }
+        self.check = level;
+    }
+
     /// `include*` PATTERN: globbed relative to the including file.
     fn include(&mut self, kind: &str, pattern: &str, at: Span) {
         let level = match kind {
             "include" => self.check,
-            "includer" => IncludeCheck { readable: true, ..Default::default() },
-            "includem" => IncludeCheck { readable: true, matched: true, ..Default::default() },
-            "includew" => IncludeCheck { readable: true, matched: true, wildcard_match: true, ..Default::default() },
-            "includeb" => IncludeCheck { readable: true, matched: true, brace_match: true, ..Default::default() },
+            "includer" => IncludeCheck {
+                fatal: true,
+                readable: true,
+                ..Default::default()
+            },
+            "includem" => IncludeCheck {
+                fatal: true,
+                readable: true,
+                matched: true,
+                ..Default::default()
+            },
+            "includew" => IncludeCheck {
+                fatal: true,
+                readable: true,
+                matched: true,
+                wildcard_match: true,
+                ..Default::default()
+            },
+            "includeb" => IncludeCheck {
+                fatal: true,
+                readable: true,
+                matched: true,
+                brace_match: true,
+                ..Default::default()
+            },
             _ => IncludeCheck::ALL,
         };
-        let level = if self.strict { IncludeCheck::ALL } else { level };
+        let level = if self.strict {
+            IncludeCheck::ALL
+        } else {
+            level
+        };
         let pattern = pattern.trim().trim_matches('"');
+        // A failed check stops keepalived with "no config" (exit 6).
+        let failed = if level.fatal { ErrClass::SecurityError } else { ErrClass::GeneralError };
         let mut files = Vec::new();
-        for alternative in expand_braces(pattern) {
-            let found = expand_glob(&alternative, &self.pwd);
-            if found.is_empty() && level.brace_match && alternative != pattern {
-                self.report(ErrClass::FileNotFound, Some(at), format!("No config files matched '{alternative}'."));
-            }
+        let mut brace_missing = false;
+        let alternatives = expand_braces(pattern);
+        for alternative in &alternatives {
+            let found = expand_glob(alternative, &self.pwd);
+            brace_missing |= found.is_empty() && alternatives.len() > 1;
             files.extend(found);
         }
         let wildcard = pattern.contains(['*', '?', '[']);
-        if files.is_empty() && ((level.matched && !wildcard) || level.wildcard_match) {
-            self.report(ErrClass::FileNotFound, Some(at), format!("No config files matched '{pattern}'."));
+        if files.is_empty() {
+            if wildcard && level.wildcard_match {
+                self.report(failed, Some(at), format!("No config files matched '{pattern}'."));
+            } else if !wildcard && level.matched {
+                self.report(failed, Some(at), format!("Config files missing '{pattern}'."));
+            } else {
+                self.report(ErrClass::Info, Some(at), format!("Config files missing '{pattern}'."));
+            }
+        } else if brace_missing && level.brace_match {
+            self.report(failed, Some(at), format!("Some config files missing: \"{pattern}\"."));
         }
+        let unusable = if level.readable { failed } else { ErrClass::Info };
         for file in files {
             if file.is_dir() {
-                self.report(ErrClass::GeneralError, Some(at), format!("Configuration file {} is a directory - skipping", file.display()));
+                self.report(
+                    unusable,
+                    Some(at),
+                    format!("Configuration file {} is a directory - skipping", file.display()),
+                );
                 continue;
             }
             if is_executable(&file) {
-                self.report(ErrClass::GeneralError, Some(at), format!("Configuration file {} is executable - skipping", file.display()));
+                self.report(
+                    unusable,
+                    Some(at),
+                    format!("Configuration file {} is executable - skipping", file.display()),
+                );
                 continue;
             }
             self.read_path(&file, Some(at));
@@ -594,15 +818,34 @@ pub fn decomment(raw: &str) -> Result<(String, bool), String> {
             _ => out.push(c),
         }
     }
-    let trimmed = out.trim_end();
-    let (body, continued) = match trimmed.strip_suffix('\\') {
-        Some(b) if !b.ends_with('\\') => (b.trim_end().to_string(), true),
-        _ => (trimmed.to_string(), false),
-    };
-    if quoted { Err(body) } else { Ok((body, continued)) }
+    // The trailing `\\` stays in the text: only definitions treat it as a
+    // continuation (`advert_int 1\\` is an invalid number for keepalived).
+    let mut body = out.trim_end().to_string();
+    let continued = body.ends_with('\\') && !body.ends_with("\\\\");
+    if continued {
+        // keepalived drops the blanks before a continuation backslash, so a
+        // stray `advert_int 1 \\` reads as the word `1\\`.
+        body.pop();
+        body.truncate(body.trim_end().len());
+        body.push('\\');
+    }
+    if quoted {
+        Err(body)
+    } else {
+        Ok((body, continued))
+    }
 }
 
-/// `$NAME=value` → (NAME, value).
+/// A definition line without its continuation backslash.
+fn strip_continuation(text: &str, continued: bool) -> String {
+    match text.strip_suffix('\\') {
+        Some(body) if continued => body.trim_end().to_string(),
+        _ => text.to_string(),
+    }
+}
+
+/// `$NAME=value` → (NAME, value). keepalived 2.2.7 wants the `=` right
+/// after the name (`$X = 1` is not a definition).
 fn definition(text: &str) -> Option<(&str, &str)> {
     let rest = text.strip_prefix('$')?;
     let len = rest
@@ -613,7 +856,7 @@ fn definition(text: &str) -> Option<(&str, &str)> {
         return None;
     }
     let name = &rest[..len];
-    let value = rest[len..].trim_start().strip_prefix('=')?;
+    let value = rest[len..].strip_prefix('=')?;
     Some((name, value.trim_start()))
 }
 
@@ -627,8 +870,11 @@ fn valid_name(name: &str) -> bool {
 fn include_directive(text: &str) -> Option<(&str, &str)> {
     let end = text.find(|c: char| c.is_ascii_whitespace())?;
     let word = &text[..end];
-    matches!(word, "include" | "includer" | "includem" | "includew" | "includeb" | "includea")
-        .then(|| (word, text[end..].trim()))
+    matches!(
+        word,
+        "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
+    )
+    .then(|| (word, text[end..].trim()))
 }
 
 fn find_unquoted_brace(text: &str) -> Option<usize> {
@@ -691,7 +937,9 @@ fn group(item: &str) -> Vec<String> {
 
 /// csh brace expansion (`a{b,c}d` → `abd`, `acd`), as GLOB_BRACE.
 fn expand_braces(pattern: &str) -> Vec<String> {
-    let Some(open) = pattern.find('{') else { return vec![pattern.to_string()] };
+    let Some(open) = pattern.find('{') else {
+        return vec![pattern.to_string()];
+    };
     let mut depth = 0usize;
     let mut close = None;
     let mut commas = Vec::new();
@@ -709,7 +957,9 @@ fn expand_braces(pattern: &str) -> Vec<String> {
             _ => {}
         }
     }
-    let Some(close) = close else { return vec![pattern.to_string()] };
+    let Some(close) = close else {
+        return vec![pattern.to_string()];
+    };
     let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
     let mut bounds = vec![open];
     bounds.extend(commas);
@@ -728,7 +978,11 @@ fn expand_braces(pattern: &str) -> Vec<String> {
 
 /// Files matching `pattern` (relative to `base`), sorted like glob(3).
 fn expand_glob(pattern: &str, base: &Path) -> Vec<PathBuf> {
-    let full = if Path::new(pattern).is_absolute() { PathBuf::from(pattern) } else { base.join(pattern) };
+    let full = if Path::new(pattern).is_absolute() {
+        PathBuf::from(pattern)
+    } else {
+        base.join(pattern)
+    };
     let text = full.to_string_lossy().into_owned();
     let mut found: Vec<PathBuf> = match glob::glob(&text) {
         Ok(paths) => paths.filter_map(Result::ok).collect(),
@@ -746,7 +1000,9 @@ fn expand_glob(pattern: &str, base: &Path) -> Vec<PathBuf> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// Splits a logical line into words (`alloc_strvec`): whitespace separates;
@@ -765,7 +1021,9 @@ pub fn split_words(text: &str) -> Vec<String> {
             words.push(q[..end].to_string());
             rest = q.get(end + 1..).unwrap_or("");
         } else {
-            let end = rest.find([' ', '\t', '\x0c', '\n', '\r', '\x0b', '"']).unwrap_or(rest.len());
+            let end = rest
+                .find([' ', '\t', '\x0c', '\n', '\r', '\x0b', '"'])
+                .unwrap_or(rest.len());
             words.push(rest[..end].to_string());
             rest = &rest[end..];
         }
@@ -779,15 +1037,23 @@ mod tests {
     fn lines(text: &str, id: &str) -> (Vec<String>, Vec<String>) {
         let mut sources = SourceMap::default();
         let mut diags = Vec::new();
-        let out = Reader::new(&mut sources, &mut diags, id.into(), false).read_text("t.conf".into(), text);
-        (out.into_iter().map(|l| l.text).collect(), diags.into_iter().map(|d| d.message).collect())
+        let out = Reader::new(&mut sources, &mut diags, id.into(), false)
+            .read_text("t.conf".into(), text);
+        (
+            out.into_iter().map(|l| l.text).collect(),
+            diags.into_iter().map(|d| d.message).collect(),
+        )
     }
 
     #[test]
     fn comments_and_quotes() {
-        assert_eq!(decomment("  a \"b # c\" # d"), Ok(("a \"b # c\"".into(), false)));
+        assert_eq!(
+            decomment("  a \"b # c\" # d"),
+            Ok(("a \"b # c\"".into(), false))
+        );
         assert_eq!(decomment("a \\# b ! c"), Ok(("a # b".into(), false)));
-        assert_eq!(decomment("$X= \\"), Ok(("$X=".into(), true)));
+        assert_eq!(decomment("$X= \\"), Ok(("$X= \\".into(), true)));
+        assert_eq!(decomment("advert_int 1\\"), Ok(("advert_int 1\\".into(), true)));
         assert!(decomment("a \"b").is_err());
     }
 
@@ -811,7 +1077,10 @@ mod tests {
 
     #[test]
     fn multiline_definitions_expand_to_lines() {
-        let (l, _) = lines("$BLK= \\\nvrrp_instance V${N} { \\\n priority ${N} \\\n}\n$N=7\n$BLK\n", "n");
+        let (l, _) = lines(
+            "$BLK= \\\nvrrp_instance V${N} { \\\n priority ${N} \\\n}\n$N=7\n$BLK\n",
+            "n",
+        );
         assert_eq!(l, ["vrrp_instance V7", "{", "priority 7", "}"]);
     }
 

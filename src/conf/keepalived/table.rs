@@ -66,6 +66,8 @@ pub enum Check {
     Script,
     /// Checked by a function of its own (messages that are the keyword's own).
     Custom(fn(&[String], &mut CheckCtx<'_>) -> Value),
+    /// As `Custom`, but a missing value aborts the read as keepalived does.
+    Custom1(fn(&[String], &mut CheckCtx<'_>) -> Value),
 }
 
 /// The result of checking a keyword's words.
@@ -135,7 +137,11 @@ pub struct CheckCtx<'a> {
 impl CheckCtx<'_> {
     /// Reports a message of class `kind` at the keyword's line.
     pub fn report(&mut self, kind: ErrClass, message: impl Into<String>) {
-        self.diags.push(crate::conf::Diagnostic { kind, at: Some(self.at), message: message.into() });
+        self.diags.push(crate::conf::Diagnostic {
+            kind,
+            at: Some(self.at),
+            message: message.into(),
+        });
     }
 }
 
@@ -174,17 +180,38 @@ pub struct Entry {
 
 /// Shorthand for table rows: a plain line keyword.
 pub const fn line(name: &'static str, check: Check) -> Keyword {
-    Keyword { name, canonical: name, kind: Kind::Line, check, deprecated: None, deprecated_class: ErrClass::Deprecated }
+    Keyword {
+        name,
+        canonical: name,
+        kind: Kind::Line,
+        check,
+        deprecated: None,
+        deprecated_class: ErrClass::Deprecated,
+    }
 }
 
 /// A keyword block whose header words are checked by `check`.
 pub const fn block(name: &'static str, check: Check, table: &'static [Keyword]) -> Keyword {
-    Keyword { name, canonical: name, kind: Kind::Block(table), check, deprecated: None, deprecated_class: ErrClass::Deprecated }
+    Keyword {
+        name,
+        canonical: name,
+        kind: Kind::Block(table),
+        check,
+        deprecated: None,
+        deprecated_class: ErrClass::Deprecated,
+    }
 }
 
 /// A value block (one entry per line).
 pub const fn values(name: &'static str, check: Check) -> Keyword {
-    Keyword { name, canonical: name, kind: Kind::Values, check, deprecated: None, deprecated_class: ErrClass::Deprecated }
+    Keyword {
+        name,
+        canonical: name,
+        kind: Kind::Values,
+        check,
+        deprecated: None,
+        deprecated_class: ErrClass::Deprecated,
+    }
 }
 
 impl Keyword {

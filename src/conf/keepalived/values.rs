@@ -11,8 +11,11 @@ use std::net::IpAddr;
 
 /// `[+-]digits`, the whole word.
 fn integer(word: &str) -> Option<i64> {
-    let parsed: nom::IResult<&str, &str> =
-        all_consuming(recognize((opt(nom::branch::alt((char('+'), char('-')))), digit1))).parse(word);
+    let parsed: nom::IResult<&str, &str> = all_consuming(recognize((
+        opt(nom::branch::alt((char('+'), char('-')))),
+        digit1,
+    )))
+    .parse(word);
     let (_, text) = parsed.ok()?;
     text.trim_start_matches('+').parse::<i64>().ok()
 }
@@ -29,7 +32,10 @@ pub fn int(word: &str, min: i64, max: i64, ctx: &mut CheckCtx<'_>) -> Option<i64
             None
         }
         Some(n) if n < min || n > max => {
-            ctx.report(ErrClass::InvalidNumber, format!("number '{word}' outside range [{min}, {max}]"));
+            ctx.report(
+                ErrClass::InvalidNumber,
+                format!("number '{word}' outside range [{min}, {max}]"),
+            );
             None
         }
         Some(n) => Some(n),
@@ -79,12 +85,19 @@ pub fn secs(word: &str, min: u64, max: u64, ctx: &mut CheckCtx<'_>) -> Option<Du
         return None;
     };
     if truncated {
-        ctx.report(ErrClass::InvalidNumber, format!("number '{word}' has too many decimal places"));
+        ctx.report(
+            ErrClass::InvalidNumber,
+            format!("number '{word}' has too many decimal places"),
+        );
     }
     if micros < min || micros > max {
         ctx.report(
             ErrClass::InvalidNumber,
-            format!("number '{word}' outside range [{}, {}]", fmt_decimal(min), fmt_decimal(max)),
+            format!(
+                "number '{word}' outside range [{}, {}]",
+                fmt_decimal(min),
+                fmt_decimal(max)
+            ),
         );
         return None;
     }
@@ -133,7 +146,15 @@ mod tests {
 
     fn ctx_run<T>(f: impl FnOnce(&mut CheckCtx<'_>) -> T) -> (T, Vec<String>) {
         let mut diags = Vec::new();
-        let mut ctx = CheckCtx { diags: &mut diags, at: Span { file: FileId(0), line: 1 }, raw: "", owner: "" };
+        let mut ctx = CheckCtx {
+            diags: &mut diags,
+            at: Span {
+                file: FileId(0),
+                line: 1,
+            },
+            raw: "",
+            owner: "",
+        };
         let out = f(&mut ctx);
         (out, diags.into_iter().map(|d| d.message).collect())
     }
@@ -153,11 +174,17 @@ mod tests {
     fn decimals_with_six_digits() {
         let (v, m) = ctx_run(|c| secs("0.001", 10_000, 255_000_000, c));
         assert_eq!(v, None);
-        assert_eq!(m, vec!["number '0.001' outside range [0.010000, 255.000000]"]);
+        assert_eq!(
+            m,
+            vec!["number '0.001' outside range [0.010000, 255.000000]"]
+        );
         let (v, m) = ctx_run(|c| secs("1.5555555", 10_000, 255_000_000, c));
         assert_eq!(v, Some(Duration::from_micros(1_555_556)));
         assert_eq!(m, vec!["number '1.5555555' has too many decimal places"]);
-        assert_eq!(ctx_run(|c| secs("-1", 0, 10, c)).1, vec!["negative number '-1'"]);
+        assert_eq!(
+            ctx_run(|c| secs("-1", 0, 10, c)).1,
+            vec!["negative number '-1'"]
+        );
     }
 
     #[test]

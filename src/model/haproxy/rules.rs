@@ -212,5 +212,8 @@ pub enum TcpAction {
     Accept,
     Reject,
     /// Accepted, not active yet.
-    Other { name: String, args: Vec<String> },
+    Other {
+        name: String,
+        args: Vec<String>,
+    },
 }

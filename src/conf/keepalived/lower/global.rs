@@ -39,7 +39,9 @@ pub(super) fn global_defs(_lw: &mut Lower<'_>, node: &Node, g: &mut GlobalDefs) 
         let v = &c.value;
         match c.name {
             "router_id" => g.router_id = v.word().map(str::to_string),
-            "notification_email" => g.notification_email.extend(c.entries.iter().map(|e| e.words.join(" "))),
+            "notification_email" => g
+                .notification_email
+                .extend(c.entries.iter().map(|e| e.words.join(" "))),
             "notification_email_from" => g.notification_email_from = v.word().map(str::to_string),
             "smtp_server" => {
                 if let Some(host) = c.args.first() {

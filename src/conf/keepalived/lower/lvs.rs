@@ -8,22 +8,32 @@ use crate::conf::keepalived::{ErrClass, values};
 use crate::model::check::{HealthCheck, HttpProbe, HttpUrl, Probe};
 use crate::model::common::Duration;
 use crate::model::keepalived::{
-    GroupMember, LvsMethod, Protocol, RealServer, VirtualServer, VirtualServerAddr, VirtualServerGroup,
+    GroupMember, LvsMethod, Protocol, RealServer, VirtualServer, VirtualServerAddr,
+    VirtualServerGroup,
 };
 use std::net::IpAddr;
 
 /// `virtual_server_group NAME { … }`.
 pub(super) fn group(lw: &mut Lower<'_>, node: &Node) -> VirtualServerGroup {
-    let mut g = VirtualServerGroup { name: node.args.first().cloned().unwrap_or_default(), members: Vec::new() };
+    let mut g = VirtualServerGroup {
+        name: node.args.first().cloned().unwrap_or_default(),
+        members: Vec::new(),
+    };
     for e in &node.entries {
-        let Some(first) = e.words.first() else { continue };
+        let Some(first) = e.words.first() else {
+            continue;
+        };
         if first == "fwmark" {
             match e.words.get(1).and_then(|m| m.parse().ok()) {
                 Some(mark) => g.members.push(GroupMember::Fwmark {
                     mark,
                     ipv6: e.words.get(2).is_some_and(|f| f == "inet6"),
                 }),
-                None => lw.report(ErrClass::GeneralError, Some(e.at), "virtual server group fwmark invalid"),
+                None => lw.report(
+                    ErrClass::GeneralError,
+                    Some(e.at),
+                    "virtual server group fwmark invalid",
+                ),
             }
             continue;
         }
@@ -46,13 +56,21 @@ fn range(text: &str) -> Option<(IpAddr, IpAddr)> {
         return Some(match p.addr {
             IpAddr::V4(a) => {
                 let bits = u32::from(p.len);
-                let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - bits)
+                };
                 let base = u32::from(a) & mask;
                 (IpAddr::V4(base.into()), IpAddr::V4((base | !mask).into()))
             }
             IpAddr::V6(a) => {
                 let bits = u32::from(p.len);
-                let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - bits)
+                };
                 let base = u128::from(a) & mask;
                 (IpAddr::V6(base.into()), IpAddr::V6((base | !mask).into()))
             }
@@ -120,13 +138,22 @@ pub(super) fn virtual_server(lw: &mut Lower<'_>, node: &Node) -> Option<VirtualS
         Some("fwmark") => match node.args.get(1).and_then(|m| m.parse().ok()) {
             Some(mark) => VirtualServerAddr::Fwmark { mark },
             None => {
-                lw.report(ErrClass::GeneralError, Some(node.at), "virtual server fwmark invalid - skipping");
+                lw.report(
+                    ErrClass::GeneralError,
+                    Some(node.at),
+                    "virtual server fwmark invalid - skipping",
+                );
                 return None;
             }
         },
-        Some("group") => VirtualServerAddr::Group { name: node.args.get(1).cloned().unwrap_or_default() },
+        Some("group") => VirtualServerAddr::Group {
+            name: node.args.get(1).cloned().unwrap_or_default(),
+        },
         Some(ip) => match values::ip(ip) {
-            Some(a) => VirtualServerAddr::Ip { addr: a, port: node.args.get(1).and_then(|p| p.parse().ok()) },
+            Some(a) => VirtualServerAddr::Ip {
+                addr: a,
+                port: node.args.get(1).and_then(|p| p.parse().ok()),
+            },
             None => {
                 lw.report(
                     ErrClass::GeneralError,
@@ -166,7 +193,7 @@ pub(super) fn virtual_server(lw: &mut Lower<'_>, node: &Node) -> Option<VirtualS
         let v = &c.value;
         match c.name {
             "delay_loop" => set_secs_int(v, &mut vs.delay_loop),
-            "lvs_sched" => scheduler = c.args.first().cloned(),
+            "lvs_sched" => scheduler = c.value.word().map(str::to_string),
             "lvs_method" => {
                 method = lvs_method(lw, c);
                 vs.method_options = c.args.iter().skip(1).cloned().collect();
@@ -181,13 +208,21 @@ pub(super) fn virtual_server(lw: &mut Lower<'_>, node: &Node) -> Option<VirtualS
                 Some("TCP") => protocol = Some(Protocol::Tcp),
                 Some("UDP") => protocol = Some(Protocol::Udp),
                 Some("SCTP") => protocol = Some(Protocol::Sctp),
-                _ => lw.report(ErrClass::GeneralError, Some(c.at), "Unknown protocol - ignoring"),
+                _ => lw.report(
+                    ErrClass::GeneralError,
+                    Some(c.at),
+                    "Unknown protocol - ignoring",
+                ),
             },
             "quorum" => set_u32(v, &mut vs.quorum),
             "hysteresis" => set_u32(v, &mut vs.hysteresis),
             "quorum_up" | "quorum_down" => {
                 if let Value::Script(s) = v {
-                    let slot = if c.name == "quorum_up" { &mut vs.quorum_up } else { &mut vs.quorum_down };
+                    let slot = if c.name == "quorum_up" {
+                        &mut vs.quorum_up
+                    } else {
+                        &mut vs.quorum_down
+                    };
                     *slot = Some(s.clone());
                 }
             }
@@ -209,18 +244,33 @@ pub(super) fn virtual_server(lw: &mut Lower<'_>, node: &Node) -> Option<VirtualS
         (Some(_), true) => lw.report(
             ErrClass::Warning,
             None,
-            format!("Virtual server {}: protocol specified for fwmark - protocol will be ignored", vs_label(&addr, None)),
+            format!(
+                "Virtual server {}: protocol specified for fwmark - protocol will be ignored",
+                vs_label(&addr, None)
+            ),
         ),
         (None, false) => lw.report(
-            ErrClass::GeneralError,
+            // keepalived only logs this for a group-based service.
+            if matches!(addr, VirtualServerAddr::Group { .. }) {
+                ErrClass::Info
+            } else {
+                ErrClass::GeneralError
+            },
             None,
-            format!("Virtual server {}: no protocol set - defaulting to UDP", vs_label(&addr, None)),
+            format!(
+                "Virtual server {}: no protocol set - defaulting to UDP",
+                vs_label(&addr, None)
+            ),
         ),
         (None, true) => {}
     }
     let label = vs_label(&addr, (!is_fwmark).then_some(vs.protocol));
     vs.scheduler = scheduler.unwrap_or_else(|| {
-        lw.report(ErrClass::GeneralError, None, format!("Virtual server {label}: no scheduler set, setting default 'wlc'"));
+        lw.report(
+            ErrClass::GeneralError,
+            None,
+            format!("Virtual server {label}: no scheduler set, setting default 'wlc'"),
+        );
         "wlc".into()
     });
     vs.method = method.unwrap_or_else(|| {
@@ -278,7 +328,11 @@ const RS_TYPED: &[&str] = &[
 fn real_server(lw: &mut Lower<'_>, node: &Node, vs: &VirtualServer) -> Option<RealServer> {
     let first = node.args.first()?;
     let Some(addr) = values::ip(first) else {
-        lw.report(ErrClass::GeneralError, Some(node.at), format!("Invalid real server ip address {first} - skipping"));
+        lw.report(
+            ErrClass::GeneralError,
+            Some(node.at),
+            format!("Invalid real server ip address {first} - skipping"),
+        );
         return None;
     };
     let mut rs = RealServer {
@@ -304,7 +358,11 @@ fn real_server(lw: &mut Lower<'_>, node: &Node, vs: &VirtualServer) -> Option<Re
             "lthreshold" => rs.lthreshold = v.int().and_then(|n| u32::try_from(n).ok()),
             "notify_up" | "notify_down" => {
                 if let Value::Script(s) = v {
-                    let slot = if c.name == "notify_up" { &mut rs.notify_up } else { &mut rs.notify_down };
+                    let slot = if c.name == "notify_up" {
+                        &mut rs.notify_up
+                    } else {
+                        &mut rs.notify_down
+                    };
                     *slot = Some(s.clone());
                 }
             }
@@ -325,12 +383,30 @@ fn checker(node: &Node, vs: &VirtualServer) -> HealthCheck {
             ..Default::default()
         }),
         "SMTP_CHECK" => Probe::Smtp { helo_name: None },
-        "DNS_CHECK" => Probe::Dns { qtype: "SOA".into(), name: ".".into() },
-        "MISC_CHECK" => Probe::Misc { script: Default::default(), timeout: None, dynamic: false },
-        "UDP_CHECK" => Probe::Udp { payload: None, require_reply: None, min_reply_length: 0, max_reply_length: 255 },
+        "DNS_CHECK" => Probe::Dns {
+            qtype: "SOA".into(),
+            name: ".".into(),
+        },
+        "MISC_CHECK" => Probe::Misc {
+            script: Default::default(),
+            timeout: None,
+            dynamic: false,
+        },
+        "UDP_CHECK" => Probe::Udp {
+            payload: None,
+            require_reply: None,
+            min_reply_length: 0,
+            max_reply_length: 255,
+        },
         "PING_CHECK" => Probe::Ping,
-        "FILE_CHECK" => Probe::File { track_file: String::new(), weight: 1, reverse: false },
-        "BFD_CHECK" => Probe::Bfd { name: String::new() },
+        "FILE_CHECK" => Probe::File {
+            track_file: String::new(),
+            weight: 1,
+            reverse: false,
+        },
+        "BFD_CHECK" => Probe::Bfd {
+            name: String::new(),
+        },
         _ => Probe::Tcp,
     };
     let mut hc = HealthCheck::new(Probe::Tcp);
@@ -351,8 +427,16 @@ fn checker(node: &Node, vs: &VirtualServer) -> HealthCheck {
         let v = &c.value;
         match c.name {
             "connect_ip" | "bindto" => {
-                let ip = if let Value::Ip(ip) = v { Some(*ip) } else { None };
-                if c.name == "connect_ip" { hc.connect_ip = ip } else { hc.bind_ip = ip }
+                let ip = if let Value::Ip(ip) = v {
+                    Some(*ip)
+                } else {
+                    None
+                };
+                if c.name == "connect_ip" {
+                    hc.connect_ip = ip
+                } else {
+                    hc.bind_ip = ip
+                }
             }
             "connect_port" => hc.connect_port = v.int().and_then(|n| u16::try_from(n).ok()),
             "bind_port" => hc.bind_port = v.int().and_then(|n| u16::try_from(n).ok()),
@@ -395,7 +479,9 @@ fn probe_option(probe: &mut Probe, c: &Node) {
                     match u.name {
                         "path" => url.path = a,
                         "digest" => url.digest = Some(a),
-                        "status_code" => url.status.extend(u.args.iter().filter_map(|s| status_range(s))),
+                        "status_code" => url
+                            .status
+                            .extend(u.args.iter().filter_map(|s| status_range(s))),
                         "virtualhost" => url.virtualhost = Some(a),
                         "regex" => url.body_match = Some(a),
                         "regex_no_match" => url.negate = true,
@@ -412,13 +498,22 @@ fn probe_option(probe: &mut Probe, c: &Node) {
             "name" => *name = arg(),
             _ => {}
         },
-        Probe::Misc { script, timeout, dynamic } => match c.name {
+        Probe::Misc {
+            script,
+            timeout,
+            dynamic,
+        } => match c.name {
             "misc_path" => {
                 if let Value::Script(s) = &c.value {
                     *script = s.clone();
                 }
             }
-            "misc_timeout" => *timeout = c.value.secs().or_else(|| c.value.int().map(|n| Duration::from_secs(n as u64))),
+            "misc_timeout" => {
+                *timeout = c
+                    .value
+                    .secs()
+                    .or_else(|| c.value.int().map(|n| Duration::from_secs(n as u64)))
+            }
             "misc_dynamic" => *dynamic = true,
             "user" => {
                 script.user = c.args.first().cloned();
@@ -426,7 +521,11 @@ fn probe_option(probe: &mut Probe, c: &Node) {
             }
             _ => {}
         },
-        Probe::File { track_file, weight, reverse } => match c.name {
+        Probe::File {
+            track_file,
+            weight,
+            reverse,
+        } => match c.name {
             "track_file" => *track_file = arg(),
             "weight" => {
                 *weight = c.args.first().and_then(|w| w.parse().ok()).unwrap_or(1);

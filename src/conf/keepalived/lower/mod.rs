@@ -5,6 +5,7 @@
 
 mod global;
 mod lvs;
+mod route;
 mod vrrp;
 
 use super::parse::Tree;
@@ -21,7 +22,11 @@ pub(crate) struct Lower<'a> {
 
 impl Lower<'_> {
     pub fn report(&mut self, kind: ErrClass, at: Option<Span>, message: impl Into<String>) {
-        self.diags.push(Diagnostic { kind, at, message: message.into() });
+        self.diags.push(Diagnostic {
+            kind,
+            at,
+            message: message.into(),
+        });
     }
 }
 
@@ -39,18 +44,22 @@ pub fn lower(tree: &Tree, opts: &Options, diags: &mut Vec<KaDiagnostic>) -> Keep
             "vrrp_instance" => cfg.instances.push(vrrp::instance(&mut lw, node)),
             "vrrp_script" => cfg.scripts.push(vrrp::script(&mut lw, node)),
             "track_file" => cfg.track_files.push(vrrp::track_file(node)),
-            "static_ipaddress" => {
-                cfg.static_addresses.extend(node.entries.iter().filter_map(|e| vrrp::address(&mut lw, e)))
-            }
-            "static_routes" => cfg.static_routes.extend(raw_entries(node)),
-            "static_rules" => cfg.static_rules.extend(raw_entries(node)),
+            "static_ipaddress" => cfg.static_addresses.extend(
+                node.entries
+                    .iter()
+                    .filter_map(|e| vrrp::address(&mut lw, e)),
+            ),
+            "static_routes" => cfg.static_routes.extend(route::routes(&mut lw, node)),
+            "static_rules" => cfg.static_rules.extend(route::rules(&mut lw, node)),
             "virtual_server_group" => cfg.virtual_server_groups.push(lvs::group(&mut lw, node)),
             "virtual_server" => {
                 if let Some(vs) = lvs::virtual_server(&mut lw, node) {
                     cfg.virtual_servers.push(vs);
                 }
             }
-            _ if !node.children.is_empty() || matches!(node.value, Value::Flag) && !node.entries.is_empty() => {
+            _ if !node.children.is_empty()
+                || matches!(node.value, Value::Flag) && !node.entries.is_empty() =>
+            {
                 cfg.other_blocks.push(raw_block(node))
             }
             _ => cfg.root.push(raw_option(node)),
@@ -62,12 +71,17 @@ pub fn lower(tree: &Tree, opts: &Options, diags: &mut Vec<KaDiagnostic>) -> Keep
 
 /// A node kept as its keyword and words.
 pub(crate) fn raw_option(node: &Node) -> RawOption {
-    RawOption { keyword: node.name.to_string(), args: node.args.clone() }
+    RawOption {
+        keyword: node.name.to_string(),
+        args: node.args.clone(),
+    }
 }
 
 /// A value block's entries kept as words.
 pub(crate) fn raw_entries(node: &Node) -> impl Iterator<Item = RawLine> + '_ {
-    node.entries.iter().map(|e| RawLine { words: e.words.clone() })
+    node.entries.iter().map(|e| RawLine {
+        words: e.words.clone(),
+    })
 }
 
 /// A whole block kept as written.
@@ -75,17 +89,34 @@ pub(crate) fn raw_block(node: &Node) -> RawBlock {
     RawBlock {
         keyword: node.name.to_string(),
         args: node.args.clone(),
-        options: node.children.iter().filter(|c| c.children.is_empty()).map(raw_option).collect(),
+        options: node
+            .children
+            .iter()
+            .filter(|c| c.children.is_empty())
+            .map(raw_option)
+            .collect(),
         entries: raw_entries(node).collect(),
-        blocks: node.children.iter().filter(|c| !c.children.is_empty()).map(raw_block).collect(),
+        blocks: node
+            .children
+            .iter()
+            .filter(|c| !c.children.is_empty())
+            .map(raw_block)
+            .collect(),
     }
 }
 
 /// `NAME [weight N [reverse|noreverse]]` tracker lines.
-pub(crate) fn tracked(lw: &mut Lower<'_>, node: &Node, min: i32, max: i32) -> Vec<crate::model::keepalived::Tracked> {
+pub(crate) fn tracked(
+    lw: &mut Lower<'_>,
+    node: &Node,
+    min: i32,
+    max: i32,
+) -> Vec<crate::model::keepalived::Tracked> {
     let mut out = Vec::new();
     for e in &node.entries {
-        let Some(name) = e.words.first() else { continue };
+        let Some(name) = e.words.first() else {
+            continue;
+        };
         let mut weight = 0;
         let mut reverse = false;
         let mut i = 1;
@@ -112,12 +143,20 @@ pub(crate) fn tracked(lw: &mut Lower<'_>, node: &Node, min: i32, max: i32) -> Ve
             }
             i += 1;
         }
-        out.push(crate::model::keepalived::Tracked { name: name.clone(), weight, reverse });
+        out.push(crate::model::keepalived::Tracked {
+            name: name.clone(),
+            weight,
+            reverse,
+        });
     }
     out
 }
 
 /// Keywords of `node` not in `typed`, kept in order.
 pub(crate) fn others(node: &Node, typed: &[&str]) -> Vec<RawOption> {
-    node.children.iter().filter(|c| !typed.contains(&c.name)).map(raw_option).collect()
+    node.children
+        .iter()
+        .filter(|c| !typed.contains(&c.name))
+        .map(raw_option)
+        .collect()
 }

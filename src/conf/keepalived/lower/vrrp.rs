@@ -1,13 +1,13 @@
 //! VRRP blocks → model, with keepalived's defaults and post-read checks.
 
 use super::global::{set_bool, set_secs_int, set_u32};
-use super::{Lower, others, raw_entries, tracked};
+use super::{Lower, others, tracked};
 use crate::conf::keepalived::table::{Entry, Node, Value};
 use crate::conf::keepalived::{ErrClass, values};
 use crate::model::common::{Duration, Script};
 use crate::model::keepalived::{
-    Auth, Garp, InitialState, KeepalivedConfig, Notify, SyncGroup, TrackFile, Tracking, UnicastPeer,
-    VirtualAddress, VrrpInstance, VrrpScript,
+    Auth, Garp, InitialState, KeepalivedConfig, Notify, SyncGroup, TrackFile, Tracking,
+    UnicastPeer, VirtualAddress, VrrpInstance, VrrpScript,
 };
 
 /// Sets `notify*` scripts from a block's children.
@@ -61,9 +61,13 @@ const SYNC_TYPED: &[&str] = &[
 ];
 
 pub(super) fn sync_group(lw: &mut Lower<'_>, node: &Node) -> SyncGroup {
-    let mut g = SyncGroup { name: node.args.first().cloned().unwrap_or_default(), ..Default::default() };
+    let mut g = SyncGroup {
+        name: node.args.first().cloned().unwrap_or_default(),
+        ..Default::default()
+    };
     for c in node.all("group") {
-        g.members.extend(c.entries.iter().filter_map(|e| e.words.first().cloned()));
+        g.members
+            .extend(c.entries.iter().filter_map(|e| e.words.first().cloned()));
     }
     g.track = tracking(lw, node);
     g.notify = notify(node);
@@ -200,7 +204,11 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
                                 Some(c.at),
                                 format!("WARNING - interface {ifname} for vrrp_instance {name} doesn't exist"),
                             );
-                            lw.report(ErrClass::BadIf, None, "Non-existent interface specified in configuration");
+                            lw.report(
+                                ErrClass::BadIf,
+                                None,
+                                "Non-existent interface specified in configuration",
+                            );
                         }
                         vi.interface = Some(ifname.clone());
                     }
@@ -219,7 +227,9 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
                 None => lw.report(
                     ErrClass::GeneralError,
                     Some(c.at),
-                    format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"),
+                    format!(
+                        "({name}) Priority not valid! must be between 1 & 255. Using default 100"
+                    ),
                 ),
             },
             "advert_int" => match v.secs() {
@@ -238,12 +248,30 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
                     vi.version = n as u8;
                 }
             }
-            "virtual_ipaddress" => vi.vips.extend(c.entries.iter().filter_map(|e| address(lw, e))),
-            "virtual_ipaddress_excluded" => {
-                vi.excluded_vips.extend(c.entries.iter().filter_map(|e| address(lw, e)))
+            "virtual_ipaddress" => {
+                for e in &c.entries {
+                    let Some(a) = address(lw, e) else { continue };
+                    // The first VIP sets the instance's family.
+                    let family_v6 = vi.vips.first().map(|f| f.prefix.addr.is_ipv6());
+                    if family_v6.is_some_and(|v6| v6 != a.prefix.addr.is_ipv6()) {
+                        lw.report(
+                            ErrClass::GeneralError,
+                            Some(e.at),
+                            format!(
+                                "({name}): address family must match VRRP instance [{}] - ignoring",
+                                a.prefix.addr
+                            ),
+                        );
+                        continue;
+                    }
+                    vi.vips.push(a);
+                }
             }
-            "virtual_routes" => vi.virtual_routes.extend(raw_entries(c)),
-            "virtual_rules" => vi.virtual_rules.extend(raw_entries(c)),
+            "virtual_ipaddress_excluded" => vi
+                .excluded_vips
+                .extend(c.entries.iter().filter_map(|e| address(lw, e))),
+            "virtual_routes" => vi.virtual_routes.extend(super::route::routes(lw, c)),
+            "virtual_rules" => vi.virtual_rules.extend(super::route::rules(lw, c)),
             "unicast_src_ip" | "mcast_src_ip" => {
                 if let Value::Ip(ip) = v {
                     vi.unicast_src_ip = Some(*ip);
@@ -254,7 +282,9 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
                     vi.mcast_dst_ip = Some(*ip);
                 }
             }
-            "unicast_peer" => vi.unicast_peers.extend(c.entries.iter().filter_map(|e| unicast_peer(lw, e))),
+            "unicast_peer" => vi
+                .unicast_peers
+                .extend(c.entries.iter().filter_map(|e| unicast_peer(lw, e))),
             "nopreempt" => vi.nopreempt = true,
             "preempt" => vi.nopreempt = false,
             "preempt_delay" => set_secs_int(v, &mut vi.preempt_delay),
@@ -299,6 +329,14 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
     if vi.priority == 255 {
         vi.state = InitialState::Master;
     }
+    if vi.state == InitialState::Master && matches!(vi.auth, Some(Auth::Ah { .. })) {
+        lw.report(
+            ErrClass::GeneralError,
+            None,
+            format!("({name}) Initial state master is incompatible with AH authentication - clearing"),
+        );
+        vi.state = InitialState::Backup;
+    }
     vi.ipv6 = vi.vips.first().is_some_and(|a| a.prefix.addr.is_ipv6());
     vi.track = tracking(lw, node);
     vi
@@ -309,11 +347,20 @@ fn interface_exists(name: &str) -> bool {
 }
 
 fn auth(lw: &mut Lower<'_>, node: &Node) -> Option<Auth> {
-    let kind = node.last("auth_type").and_then(|c| c.value.word().map(str::to_string));
-    let mut password = node.last("auth_pass").and_then(|c| c.value.word().map(str::to_string)).unwrap_or_default();
+    let kind = node
+        .last("auth_type")
+        .and_then(|c| c.value.word().map(str::to_string));
+    let mut password = node
+        .last("auth_pass")
+        .and_then(|c| c.value.word().map(str::to_string))
+        .unwrap_or_default();
     if let Some(c) = node.last("auth_pass") {
         if password.len() > 8 {
-            lw.report(ErrClass::GeneralError, Some(c.at), "Truncating auth_pass to 8 characters");
+            lw.report(
+                ErrClass::GeneralError,
+                Some(c.at),
+                "Truncating auth_pass to 8 characters",
+            );
             let mut end = 8;
             while !password.is_char_boundary(end) {
                 end -= 1;
@@ -331,17 +378,29 @@ fn auth(lw: &mut Lower<'_>, node: &Node) -> Option<Auth> {
 fn unicast_peer(lw: &mut Lower<'_>, e: &Entry) -> Option<UnicastPeer> {
     let first = e.words.first()?;
     let Some(addr) = values::ip(first) else {
-        lw.report(ErrClass::GeneralError, Some(e.at), format!("Invalid unicast peer address '{first}'"));
+        lw.report(
+            ErrClass::GeneralError,
+            Some(e.at),
+            format!("Invalid unicast peer address '{first}'"),
+        );
         return None;
     };
-    let mut peer = UnicastPeer { addr, min_ttl: None, max_ttl: None };
+    let mut peer = UnicastPeer {
+        addr,
+        min_ttl: None,
+        max_ttl: None,
+    };
     let mut words = e.words[1..].iter();
     while let Some(w) = words.next() {
         let slot = match w.as_str() {
             "min_ttl" => &mut peer.min_ttl,
             "max_ttl" => &mut peer.max_ttl,
             other => {
-                lw.report(ErrClass::GeneralError, Some(e.at), format!("Unknown unicast_peer option '{other}'"));
+                lw.report(
+                    ErrClass::GeneralError,
+                    Some(e.at),
+                    format!("Unknown unicast_peer option '{other}'"),
+                );
                 continue;
             }
         };
@@ -354,7 +413,11 @@ fn unicast_peer(lw: &mut Lower<'_>, e: &Entry) -> Option<UnicastPeer> {
 pub(super) fn address(lw: &mut Lower<'_>, e: &Entry) -> Option<VirtualAddress> {
     let first = e.words.first()?;
     let Some(prefix) = values::prefix(first) else {
-        lw.report(ErrClass::GeneralError, Some(e.at), format!("Invalid address '{first}' - ignoring"));
+        lw.report(
+            ErrClass::GeneralError,
+            Some(e.at),
+            format!("Invalid address '{first}' - ignoring"),
+        );
         return None;
     };
     let mut a = VirtualAddress {
@@ -381,7 +444,9 @@ pub(super) fn address(lw: &mut Lower<'_>, e: &Entry) -> Option<VirtualAddress> {
             "-nodad" => a.nodad = false,
             "no_track" => a.no_track = true,
             "use_vmac" => a.use_vmac = true,
-            "preferred_lft" => a.preferred_lft_forever = words.next().is_some_and(|v| v == "forever"),
+            "preferred_lft" => {
+                a.preferred_lft_forever = words.next().is_some_and(|v| v == "forever")
+            }
             "track_group" => {
                 words.next();
             }
@@ -427,7 +492,10 @@ pub(super) fn script(lw: &mut Lower<'_>, node: &Node) -> VrrpScript {
                     _ => lw.report(
                         ErrClass::GeneralError,
                         Some(c.at),
-                        format!("vrrp_script {} weight must be between [-253:253] inclusive, ignoring", s.name),
+                        format!(
+                            "vrrp_script {} weight must be between [-253:253] inclusive, ignoring",
+                            s.name
+                        ),
                     ),
                 }
                 s.reverse = c.args.get(1).is_some_and(|r| r == "reverse");
@@ -477,19 +545,45 @@ pub(super) fn track_file(node: &Node) -> TrackFile {
 /// Checks that need the whole configuration (keepalived does them after
 /// reading): instance sanity, sync group membership, script security.
 pub(super) fn cross_checks(lw: &mut Lower<'_>, cfg: &mut KeepalivedConfig) {
+    script_checks(lw, cfg);
+    sync_group_weights(lw, cfg);
     for vi in &mut cfg.instances {
         let name = vi.name.clone();
+        if lw.opts.check_interfaces {
+            for t in &vi.track.interfaces {
+                if !interface_exists(&t.name) {
+                    lw.report(
+                        ErrClass::Warning,
+                        None,
+                        format!("({name}) tracked interface {} doesn't exist", t.name),
+                    );
+                    lw.report(ErrClass::BadIf, None, "Non-existent interface specified in configuration");
+                }
+            }
+        }
         if vi.interface.is_none() && vi.unicast_peers.is_empty() {
             match cfg.global.default_interface.clone() {
                 Some(ifname) => vi.interface = Some(ifname),
-                None => lw.report(ErrClass::GeneralError, None, format!("({name}) Unknown interface!")),
+                None => lw.report(
+                    ErrClass::GeneralError,
+                    None,
+                    format!("({name}) Unknown interface!"),
+                ),
             }
         }
         if vi.vrid == 0 {
-            lw.report(ErrClass::GeneralError, None, format!("({name}) the virtual router id must be set"));
+            lw.report(
+                ErrClass::GeneralError,
+                None,
+                format!("({name}) the virtual router id must be set"),
+            );
         }
         if vi.vips.is_empty() {
-            lw.report(ErrClass::GeneralError, None, format!("({name}) No VIP specified; at least one is sensible"));
+            lw.report(
+                ErrClass::GeneralError,
+                None,
+                format!("({name}) No VIP specified; at least one is sensible"),
+            );
         }
         if vi.version == 0 {
             vi.version = if vi.ipv6 { 3 } else { cfg.global.vrrp_version };
@@ -499,7 +593,9 @@ pub(super) fn cross_checks(lw: &mut Lower<'_>, cfg: &mut KeepalivedConfig) {
             lw.report(
                 ErrClass::GeneralError,
                 None,
-                format!("({name}) VRRPv2 advertisement interval {secs:.6}s must be an integer. rounding"),
+                format!(
+                    "({name}) VRRPv2 advertisement interval {secs:.6}s must be an integer. rounding"
+                ),
             );
             let rounded = ((vi.advert_int.as_micros() + 500_000) / 1_000_000).max(1);
             vi.advert_int = Duration::from_secs(rounded);
@@ -513,7 +609,10 @@ pub(super) fn cross_checks(lw: &mut Lower<'_>, cfg: &mut KeepalivedConfig) {
                 lw.report(
                     ErrClass::GeneralError,
                     None,
-                    format!("Virtual router {m} specified in sync group {} doesn't exist - ignoring", g.name),
+                    format!(
+                        "Virtual router {m} specified in sync group {} doesn't exist - ignoring",
+                        g.name
+                    ),
                 );
             }
             known
@@ -527,59 +626,181 @@ pub(super) fn cross_checks(lw: &mut Lower<'_>, cfg: &mut KeepalivedConfig) {
         }
     }
     cfg.sync_groups.retain(|g| !g.members.is_empty());
-    if !cfg.global.enable_script_security && scripts_run_as_root(cfg) {
-        lw.report(
-            ErrClass::SecurityError,
-            None,
-            "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
-        );
+    if !cfg.global.enable_script_security {
+        let (vrrp, check) = root_scripts(cfg);
+        if vrrp {
+            lw.report(
+                ErrClass::SecurityError,
+                None,
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+            );
+        }
+        if check {
+            lw.report(
+                ErrClass::SecurityError,
+                None,
+                "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.",
+            );
+        }
     }
 }
 
-/// Whether any configured script would run as root (keepalived's default
-/// user is `keepalived_script` when it exists, else root).
-fn scripts_run_as_root(cfg: &KeepalivedConfig) -> bool {
+/// Whether any VRRP-side / checker-side script would run as root.
+/// keepalived's default user is `keepalived_script` when it exists, else
+/// root; a script whose program cannot be found is disabled, not run.
+fn root_scripts(cfg: &KeepalivedConfig) -> (bool, bool) {
     let default_user = match &cfg.global.script_user {
         Some((u, _)) => u.clone(),
-        None if nix::unistd::User::from_name("keepalived_script").ok().flatten().is_some() => {
+        None if nix::unistd::User::from_name("keepalived_script")
+            .ok()
+            .flatten()
+            .is_some() =>
+        {
             "keepalived_script".into()
         }
         None => "root".into(),
     };
-    let is_root = |s: &Script| s.user.as_deref().unwrap_or(&default_user) == "root";
-    let mut scripts: Vec<&Script> = Vec::new();
+    let runs_as_root = |s: &Script| {
+        s.user.as_deref().unwrap_or(&default_user) == "root"
+            && s.argv.first().is_some_and(|p| program_exists(p))
+    };
+    let mut vrrp: Vec<&Script> = Vec::new();
     for vi in &cfg.instances {
-        scripts.extend(notify_scripts(&vi.notify));
+        vrrp.extend(notify_scripts(&vi.notify));
     }
     for g in &cfg.sync_groups {
-        scripts.extend(notify_scripts(&g.notify));
+        vrrp.extend(notify_scripts(&g.notify));
     }
-    let referenced: Vec<&str> = cfg
-        .instances
-        .iter()
-        .flat_map(|v| v.track.scripts.iter())
-        .chain(cfg.sync_groups.iter().flat_map(|g| g.track.scripts.iter()))
-        .map(|t| t.name.as_str())
-        .collect();
-    scripts.extend(
-        cfg.scripts.iter().filter(|s| referenced.contains(&s.name.as_str())).filter_map(|s| s.script.as_ref()),
-    );
+    vrrp.extend(cfg.scripts.iter().filter_map(|s| s.script.as_ref()));
+    let mut check: Vec<&Script> = Vec::new();
     for vs in &cfg.virtual_servers {
-        scripts.extend(vs.quorum_up.iter().chain(vs.quorum_down.iter()));
+        check.extend(vs.quorum_up.iter().chain(vs.quorum_down.iter()));
         for rs in &vs.real_servers {
-            scripts.extend(rs.notify_up.iter().chain(rs.notify_down.iter()));
+            check.extend(rs.notify_up.iter().chain(rs.notify_down.iter()));
             for chk in &rs.checks {
                 if let crate::model::Probe::Misc { script, .. } = &chk.probe {
-                    scripts.push(script);
+                    check.push(script);
                 }
             }
         }
     }
-    scripts.into_iter().any(is_root)
+    (
+        vrrp.into_iter().any(runs_as_root),
+        check.into_iter().any(runs_as_root),
+    )
+}
+
+/// An absolute path that exists, or a name found in `$PATH`.
+fn program_exists(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).exists();
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    path.split(':')
+        .any(|dir| std::path::Path::new(dir).join(program).exists())
 }
 
 fn notify_scripts(n: &Notify) -> impl Iterator<Item = &Script> {
-    [&n.master, &n.backup, &n.fault, &n.stop, &n.deleted, &n.any, &n.master_rx_lower_pri]
-        .into_iter()
-        .filter_map(Option::as_ref)
+    [
+        &n.master,
+        &n.backup,
+        &n.fault,
+        &n.stop,
+        &n.deleted,
+        &n.any,
+        &n.master_rx_lower_pri,
+    ]
+    .into_iter()
+    .filter_map(Option::as_ref)
+}
+
+/// vrrp_scripts without a `script` are removed; trackers naming a missing
+/// or unusable script are dropped, with keepalived's messages.
+fn script_checks(lw: &mut Lower<'_>, cfg: &mut KeepalivedConfig) {
+    cfg.scripts.retain(|s| {
+        if s.script.is_none() {
+            lw.report(
+                ErrClass::GeneralError,
+                None,
+                format!("No script set for vrrp_script {} - removing", s.name),
+            );
+        }
+        s.script.is_some()
+    });
+    let mut disabled = Vec::new();
+    for s in &cfg.scripts {
+        let found = s
+            .script
+            .as_ref()
+            .and_then(|sc| sc.argv.first())
+            .is_some_and(|p| program_exists(p));
+        if !found {
+            disabled.push(s.name.clone());
+        }
+    }
+    let known: Vec<String> = cfg.scripts.iter().map(|s| s.name.clone()).collect();
+    let mut reported = Vec::new();
+    let mut keep = |owner: &str, t: &crate::model::keepalived::Tracked, lw: &mut Lower<'_>| {
+        if !known.contains(&t.name) {
+            lw.report(
+                ErrClass::GeneralError,
+                None,
+                format!("({owner}) track script {} not found, ignoring...", t.name),
+            );
+            return false;
+        }
+        if disabled.contains(&t.name) {
+            if !reported.contains(&t.name) {
+                reported.push(t.name.clone());
+                lw.report(
+                    ErrClass::GeneralError,
+                    None,
+                    format!("Disabling track script {} since not found/accessible", t.name),
+                );
+            }
+            return false;
+        }
+        true
+    };
+    for vi in &mut cfg.instances {
+        let owner = vi.name.clone();
+        vi.track.scripts.retain(|t| keep(&owner, t, lw));
+    }
+    for g in &mut cfg.sync_groups {
+        let owner = g.name.clone();
+        g.track.scripts.retain(|t| keep(&owner, t, lw));
+    }
+}
+
+/// Members of a sync group ignore weighted trackers unless the group says
+/// `sync_group_tracking_weight`.
+fn sync_group_weights(lw: &mut Lower<'_>, cfg: &mut KeepalivedConfig) {
+    for g in &cfg.sync_groups {
+        if g.other.iter().any(|o| o.keyword == "sync_group_tracking_weight") || g.members.len() < 2 {
+            continue;
+        }
+        for vi in cfg.instances.iter_mut().filter(|v| g.members.contains(&v.name)) {
+            let name = vi.name.clone();
+            vi.track.interfaces.retain(|t| {
+                if t.weight != 0 {
+                    lw.report(
+                        ErrClass::GeneralError,
+                        None,
+                        format!("({name}) ignoring {} tracked interface weight due to SYNC group", t.name),
+                    );
+                }
+                t.weight == 0
+            });
+            vi.track.scripts.retain(|t| {
+                if t.weight != 0 {
+                    lw.report(
+                        ErrClass::GeneralError,
+                        None,
+                        format!("({name}) ignoring tracked script {} with weights due to SYNC group", t.name),
+                    );
+                }
+                t.weight == 0
+            });
+        }
+    }
 }
