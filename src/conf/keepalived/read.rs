@@ -1052,7 +1052,8 @@ mod tests {
             Ok(("a \"b # c\"".into(), false))
         );
         assert_eq!(decomment("a \\# b ! c"), Ok(("a # b".into(), false)));
-        assert_eq!(decomment("$X= \\"), Ok(("$X= \\".into(), true)));
+        assert_eq!(decomment("$X= \\"), Ok(("$X=\\".into(), true)));
+        assert_eq!(decomment("advert_int 1 \\"), Ok(("advert_int 1\\".into(), true)));
         assert_eq!(decomment("advert_int 1\\"), Ok(("advert_int 1\\".into(), true)));
         assert!(decomment("a \"b").is_err());
     }
