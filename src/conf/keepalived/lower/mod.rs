@@ -3,6 +3,7 @@
 //! (interfaces exist, sync groups, scripts and script security, virtual
 //! server defaults…), each reported with keepalived's wording.
 
+mod checks;
 mod global;
 mod lvs;
 mod route;
@@ -65,7 +66,7 @@ pub fn lower(tree: &Tree, opts: &Options, diags: &mut Vec<KaDiagnostic>) -> Keep
             _ => cfg.root.push(raw_option(node)),
         }
     }
-    vrrp::cross_checks(&mut lw, &mut cfg);
+    checks::cross_checks(&mut lw, &mut cfg);
     cfg
 }
 
