@@ -46,6 +46,8 @@ pub struct Args {
     pub version: bool,
     pub help: bool,
     pub genhash: bool,
+    /// Words that are not options (keepalived warns and goes on).
+    pub extra: Vec<String>,
 }
 
 /// Parses a keepalived command line (without argv[0]).
@@ -108,6 +110,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, lexo
             Short('T') | Long("genhash") => a.genhash = true,
             Short('v') | Long("version") => a.version = true,
             Short('h') | Long("help") => a.help = true,
+            Value(v) => a.extra.push(string(v)),
             _ => return Err(arg.unexpected()),
         }
     }
@@ -186,11 +189,16 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let a = match parse_args(args.into_iter().skip(1)) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("keepalived: {e}");
-            eprint!("{USAGE}");
+            // getopt's wording: `Unknown option --bogus`.
+            let text = e.to_string();
+            let opt = text.split('\'').nth(1).unwrap_or(&text).to_string();
+            eprintln!("Unknown option {opt}");
             return 1;
         }
     };
+    if !a.extra.is_empty() {
+        eprintln!("Unexpected argument(s): {} ", a.extra.join(" "));
+    }
     if a.help {
         eprint!("{USAGE}");
         return 0;

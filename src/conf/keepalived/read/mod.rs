@@ -204,6 +204,17 @@ impl<'a> Reader<'a> {
             return;
         }
         // Only regular files: a device or FIFO could block for ever.
+        if from.is_none() && path.exists() && !path.is_file() {
+            self.report(
+                ErrClass::Info,
+                None,
+                format!(
+                    "Configuration file '{}' is not a regular non-executable file - skipping",
+                    path.display()
+                ),
+            );
+            return;
+        }
         if !path.is_file() {
             let kind = if from.is_none() || self.check.readable {
                 ErrClass::FileNotFound
