@@ -559,24 +559,24 @@ fn find_unquoted_brace(text: &str) -> Option<usize> {
 /// a word that starts with `"` runs to the next `"` (quotes removed); a `"`
 /// inside a word ends it.
 pub fn split_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut rest = text;
-    loop {
-        rest = rest.trim_start_matches([' ', '\t', '\x0c', '\n', '\r', '\x0b']);
-        if rest.is_empty() {
-            return words;
-        }
-        if let Some(q) = rest.strip_prefix('"') {
-            let end = q.find('"').unwrap_or(q.len());
-            words.push(q[..end].to_string());
-            rest = q.get(end + 1..).unwrap_or("");
-        } else {
-            let end = rest
-                .find([' ', '\t', '\x0c', '\n', '\r', '\x0b', '"'])
-                .unwrap_or(rest.len());
-            words.push(rest[..end].to_string());
-            rest = &rest[end..];
-        }
+    use nom::Parser;
+    use nom::branch::alt;
+    use nom::bytes::complete::{take_till, take_till1, take_while};
+    use nom::character::complete::char;
+    use nom::combinator::opt;
+    use nom::multi::many0;
+    use nom::sequence::{delimited, preceded};
+
+    const BLANK: &[char] = &[' ', '\t', '\x0c', '\n', '\r', '\x0b'];
+    let blank = || take_while(|c: char| BLANK.contains(&c));
+    // A quoted word may lack its closing quote (keepalived takes the rest).
+    let quoted = delimited(char('"'), take_till(|c| c == '"'), opt(char('"')));
+    let bare = take_till1(|c: char| c == '"' || BLANK.contains(&c));
+    let words: nom::IResult<&str, Vec<&str>> =
+        many0(preceded(blank(), alt((quoted, bare)))).parse(text);
+    match words {
+        Ok((_, words)) => words.into_iter().map(str::to_string).collect(),
+        Err(_) => Vec::new(),
     }
 }
 
