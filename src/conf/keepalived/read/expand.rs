@@ -28,6 +28,7 @@ impl Reader<'_> {
                     Some(at),
                     "Recursive definition detected - definition expansion abandoned",
                 );
+                self.truncated = true;
                 return None;
             }
             line.replace_range(start..end, &replacement);

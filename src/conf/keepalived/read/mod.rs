@@ -16,9 +16,14 @@ const MAX_LINE: usize = 1024;
 /// Substitutions allowed while expanding one line before we call it a loop.
 const MAX_SUBSTITUTIONS: usize = 10_000;
 /// Longest line a substitution may produce.
-const MAX_EXPANDED: usize = 1 << 20;
+const MAX_EXPANDED: usize = 1 << 16;
 /// Logical lines a whole configuration may expand to (loops included).
 const MAX_LINES: usize = 5_000_000;
+/// Nesting of expansions within expansions (definitions, loops).
+const MAX_DEPTH: usize = 32;
+/// Expansion steps one physical line may cause (a `~SEQ` of 10,000
+/// instances of a 12-line definition needs about 130,000).
+const LINE_BUDGET: usize = 2_000_000;
 /// Include nesting depth (an include cycle otherwise never ends).
 const MAX_INCLUDE_DEPTH: usize = 32;
 
@@ -87,6 +92,8 @@ pub struct Reader<'a> {
     /// Directory of the file being read (`${_PWD}`, relative includes).
     pwd: PathBuf,
     truncated: bool,
+    /// Expansion steps left for the current physical line.
+    budget: usize,
     random: u64,
     /// False for in-memory text (fuzzing): `include` lines are then ignored.
     includes: bool,
@@ -125,6 +132,7 @@ impl<'a> Reader<'a> {
             braces: 0,
             pwd: PathBuf::from("."),
             truncated: false,
+            budget: LINE_BUDGET,
             random: 0x2545_f491_4f6c_dd1d,
             includes: true,
         }
@@ -286,6 +294,7 @@ impl<'a> Reader<'a> {
 
     /// Steps 2–10 of §1.1 for one physical line.
     fn physical_line(&mut self, raw: &str, at: Span) {
+        self.budget = LINE_BUDGET;
         let (text, continued) = match decomment(raw) {
             Ok(d) => d,
             Err(partial) => {
@@ -311,14 +320,21 @@ impl<'a> Reader<'a> {
     /// A decommented line: conditionals, definitions, loops, substitution,
     /// includes, braces. `depth` counts re-entries from expansions.
     fn logical(&mut self, text: String, continued: bool, at: Span, depth: usize) {
-        if depth > 64 || self.truncated {
-            if !self.truncated {
-                self.report(
-                    ErrClass::GeneralError,
-                    Some(at),
-                    "Definition expansion too deep - recursive definition?",
-                );
-            }
+        if self.truncated {
+            return;
+        }
+        // Definitions that expand into themselves (directly, mutually or
+        // through multi-line bodies) grow without end: keepalived hangs on
+        // them. Bound both the nesting and the work one physical line may
+        // cause, and stop reading once either is exceeded.
+        self.budget = self.budget.saturating_sub(1);
+        if depth > MAX_DEPTH || self.budget == 0 {
+            self.report(
+                ErrClass::GeneralError,
+                Some(at),
+                "Recursive definition detected - definition expansion abandoned",
+            );
+            self.truncated = true;
             return;
         }
         let Some(text) = self.conditional(text) else {
