@@ -303,7 +303,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
         if !quiet && outcome.has_warnings() {
             println!("Warnings were found.");
         }
-        if !outcome.has_listeners() {
+        let local_peer = cmd.local_peer.clone().unwrap_or_else(|| {
+            nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        // `-W`/`-Ws` start the master CLI, which is a listener of its own.
+        if !cmd.master_worker && !outcome.has_listeners(&local_peer) {
             if !quiet {
                 println!(
                     "Configuration file has no error but will not start (no listener) => exit(2)."

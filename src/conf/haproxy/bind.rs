@@ -85,7 +85,7 @@ const VALUED: &[&str] = &[
 
 impl Reader<'_> {
     /// `bind <addr>[,<addr>…] [options]` in a proxy.
-    pub(super) fn bind_keyword(&mut self, idx: usize, line: &Line) {
+    pub(super) fn bind_keyword(&mut self, line: &Line) {
         if line.len() < 2 {
             self.alert(
                 &line.loc,
@@ -111,7 +111,6 @@ impl Reader<'_> {
         let Some(options) = self.bind_options(line, 2, &ctx, false) else {
             return;
         };
-        let _ = idx;
         if let Some(p) = self.cur_proxy_mut() {
             p.binds.push(Bind {
                 line: line.span.line,

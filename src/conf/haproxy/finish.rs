@@ -6,7 +6,7 @@ use super::Level;
 use super::section::Reader;
 use crate::model::check::{HealthCheck, HttpProbe, HttpUrl, Probe};
 use crate::model::common::Duration;
-use crate::model::haproxy::{Mode, Proxy, Server};
+use crate::model::haproxy::{Balance, Mode, Proxy, Server};
 
 const MISSING_TIMEOUTS: &str = "   | While not properly invalid, you will certainly encounter various problems\n   | with such a configuration. To fix this, please ensure that all following\n   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.";
 
@@ -20,6 +20,15 @@ impl Reader<'_> {
             }
             let label = p.kind.label();
             let here = format!("{}:{}", self.file_name(p.file), p.line);
+            if let Balance::Hash { expr } = &p.balance
+                && p.kind.has_backend()
+                && let Err(e) = super::sample::check_expr(expr, self.lua_loaded())
+            {
+                self.post_alert(format!(
+                    "{label} '{}' [{here}]: failed to parse 'balance hash' expression '{expr}' in : {e}.",
+                    p.name
+                ));
+            }
             if p.kind.has_frontend() && p.binds.is_empty() {
                 self.push(Level::Warning, None, format!(
                     "{label} '{}' has no 'bind' directive. Please declare it as a backend if this was intended.",
@@ -231,7 +240,7 @@ mod tests {
             "defaults\n mode http\n timeout connect 5s\n timeout client 1m\n timeout server 1m\n option httpchk GET /health\n option forwardfor except 127.0.0.0/8\n default-server inter 3s fall 2\n\
 backend app\n http-check expect status 200-399\n server a 10.0.0.1:80 check rise 3\n server b 10.0.0.2:80\n\
 defaults named\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
-backend raw from named\n server c 10.0.0.3:22 check\n no option forwardfor\n",
+backend raw from named\n server c 10.0.0.3:22 check\n",
         );
         assert!(!o.is_fatal(), "{:?}", o.diagnostics);
         let app = o.config.backend("app").expect("app");
@@ -260,9 +269,25 @@ backend raw from named\n server c 10.0.0.3:22 check\n no option forwardfor\n",
     #[test]
     fn no_option_and_default_option() {
         let o = read(
-            "defaults\n option dontlognull\n timeout connect 1s\n timeout client 1s\n timeout server 1s\nfrontend f\n bind :80\n no option dontlognull\nfrontend g\n bind :81\n no option dontlognull\n default option dontlognull\n",
+            "defaults\n option dontlognull\n option redispatch\n timeout connect 1s\n timeout client 1s\n timeout server 1s\nfrontend f\n bind :80\n no option dontlognull\nbackend g\n no option redispatch\n default option redispatch\n",
         );
+        assert!(!o.is_fatal(), "{:?}", o.diagnostics);
         assert!(!o.config.proxies[0].options.dontlognull);
-        assert!(o.config.proxies[1].options.dontlognull);
+        assert_eq!(o.config.proxies[1].options.redispatch, Some(-1));
+        // 2.6 reads `default option X` as `option X X`.
+        let o = read("frontend f\n bind :80\n default option dontlognull\n no option httplog\n");
+        let alerts: Vec<&str> = o
+            .diagnostics
+            .iter()
+            .filter(|d| d.kind == Level::Alert)
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            alerts[..2],
+            [
+                "parsing [<string>:3] : 'option dontlognull' cannot handle unexpected argument 'dontlognull'.",
+                "parsing [<string>:4]: negation/default is not supported for option 'httplog'."
+            ]
+        );
     }
 }

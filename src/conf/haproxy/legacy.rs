@@ -2,7 +2,7 @@
 //! configs: each one gets a WARNING naming its modern form and is mapped
 //! to that form in the model (reference/haproxy.md §1.8).
 
-use super::rules::split_condition;
+use super::acl::split_condition;
 use super::section::{Line, Reader};
 use super::values::{AddrUse, atol, parse_address, parse_time, time_error_message};
 use crate::model::haproxy::{
@@ -73,7 +73,7 @@ impl Reader<'_> {
     /// `nbproc`: 1 is accepted with a warning, more stays fatal.
     pub(super) fn legacy_nbproc(&mut self, line: &Line) {
         if atol(line.arg(1)) == 1 && line.len() == 2 {
-            let m = "'nbproc 1' is deprecated since HAProxy 2.5 and was accepted as the default (one process, threads are used).".to_string();
+            let m = "'nbproc 1' is deprecated since HAProxy 2.5 and was accepted as the default: one process running 'nbthread' threads (one per CPU unless 'nbthread' is set).".to_string();
             self.warn(&line.loc, line.span, m);
         } else {
             self.alert(&line.loc, line.span, "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.".into());
@@ -174,6 +174,10 @@ impl Reader<'_> {
                 }
                 true
             }
+            "appsession" => {
+                self.legacy_appsession(line);
+                true
+            }
             "block" => {
                 let (_, cond) = split_condition(&line.words[1..]);
                 if cond.is_none() {
@@ -198,6 +202,78 @@ impl Reader<'_> {
             }
             _ => self.legacy_regex_keyword(line),
         }
+    }
+
+    /// `appsession <cookie> len <n> timeout <t> [request-learn] [prefix]
+    /// [mode path-parameters|query-string]` → the stick-table persistence
+    /// the 1.6 release notes give as its replacement, recorded as the
+    /// `stick-table`/`stick` directives 2.6 would read (the prefix option
+    /// has no equivalent and is dropped).
+    fn legacy_appsession(&mut self, line: &Line) {
+        let usage = "'appsession' expects <cookie_name> 'len' <len> 'timeout' <timeout> [request-learn] [prefix] [mode <path-parameters|query-string>].";
+        let cookie = line.arg(1).to_string();
+        let (mut len, mut timeout, mut learn, mut query) = (None, None, false, false);
+        let mut i = 2;
+        while i < line.len() {
+            match (line.arg(i), line.words.get(i + 1)) {
+                ("len", Some(v)) if atol(v) > 0 => len = Some(atol(v)),
+                ("timeout", Some(v)) if parse_time(v, 1).is_ok() => timeout = Some(v.clone()),
+                ("mode", Some(v)) if v == "path-parameters" || v == "query-string" => {
+                    query = v == "query-string"
+                }
+                ("request-learn", _) => {
+                    learn = true;
+                    i += 1;
+                    continue;
+                }
+                ("prefix", _) => {
+                    i += 1;
+                    continue;
+                }
+                _ => {
+                    self.alert(&line.loc, line.span, usage.into());
+                    return;
+                }
+            }
+            i += 2;
+        }
+        let (Some(len), Some(timeout), false) = (len, timeout, cookie.is_empty()) else {
+            self.alert(&line.loc, line.span, usage.into());
+            return;
+        };
+        if !self.has_backend_cap(line, "appsession") {
+            return;
+        }
+        let url = if query {
+            format!("url_param({cookie})")
+        } else {
+            format!("url_param({cookie},;)")
+        };
+        let directives = [
+            format!("stick-table type string len {len} size 100k expire {timeout}"),
+            format!("stick store-response res.cook({cookie})"),
+            format!(
+                "stick {} req.cook({cookie})",
+                if learn { "on" } else { "match" }
+            ),
+            format!("stick match {url}"),
+        ];
+        let modern = directives.join("', '");
+        self.warn(
+            &line.loc,
+            line.span,
+            accepted_as("appsession", "1.6", &modern),
+        );
+        for d in &directives {
+            let words = d.split(' ').map(str::to_string).collect::<Vec<_>>();
+            if let Some(p) = self.cur_proxy_mut() {
+                p.other.push(crate::model::haproxy::RawDirective {
+                    line: line.span.line,
+                    words,
+                });
+            }
+        }
+        self.not_active(line, "the stick-table persistence of 'appsession'");
     }
 
     fn legacy_regex_keyword(&mut self, line: &Line) -> bool {
@@ -450,6 +526,34 @@ option forceclose\n default_backend app\nbackend app\n redispatch\n server a 127
         assert!(!o.is_fatal());
         assert!(o.has_warnings());
         let o = read_str("global\n nbproc 2\n", &Options::default());
+        assert!(o.is_fatal());
+    }
+
+    #[test]
+    fn appsession_becomes_stick_table_persistence() {
+        let o = read_str(
+            "backend app\n appsession JSESSIONID len 52 timeout 3h request-learn\n",
+            &Options::default(),
+        );
+        assert!(!o.is_fatal(), "{:?}", o.diagnostics);
+        let words: Vec<String> = o.config.proxies[0]
+            .other
+            .iter()
+            .map(|d| d.words.join(" "))
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "stick-table type string len 52 size 100k expire 3h",
+                "stick store-response res.cook(JSESSIONID)",
+                "stick on req.cook(JSESSIONID)",
+                "stick match url_param(JSESSIONID,;)"
+            ]
+        );
+        let o = read_str(
+            "backend app\n appsession JSESSIONID len 52\n",
+            &Options::default(),
+        );
         assert!(o.is_fatal());
     }
 

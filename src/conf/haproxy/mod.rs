@@ -2,23 +2,36 @@
 //!
 //! Pipeline, as haproxy's own reader (reference/haproxy.md §1): files are
 //! read line by line; `tokenize` splits a line into words (quotes, escapes,
-//! `${VAR}`); `section` handles `.if`/`.elif`/`.else`/`.endif` (expressions
-//! in `cond`) and the message directives, then dispatches words to the
-//! keyword parsers of `global`, `proxy` (with `server`, `bind`, `rules`,
-//! `legacy`); `finish` applies the end-of-parse checks and builds health
-//! checks. The result is a `model::haproxy::HaproxyConfig` and a list of
-//! diagnostics in haproxy 2.6's wording. Nothing here prints.
+//! `${VAR}`); `section` runs the line loop, `directive` handles
+//! `.if`/`.elif`/`.else`/`.endif` (expressions in `cond`) and the message
+//! directives, `headers` opens proxy sections; keyword lines go to
+//! `global`, `userlist` or `proxy` (with `options`, `stats`, `check`,
+//! `balance`, `server`, `bind`, `rules`, `acl`, `actions`, `legacy`);
+//! `sample` holds 2.6's fetch/converter names; `finish` applies the
+//! end-of-parse checks and builds health checks. The result is a
+//! `model::haproxy::HaproxyConfig` and a list of diagnostics in haproxy
+//! 2.6's wording. Nothing here prints.
 
+mod acl;
+mod actions;
+mod balance;
 mod bind;
+mod check;
 pub mod cond;
+mod directive;
 mod finish;
 mod global;
+mod headers;
 mod legacy;
+mod options;
 mod proxy;
 mod rules;
+mod sample;
 mod section;
 mod server;
+mod stats;
 pub mod tokenize;
+mod userlist;
 pub mod values;
 
 use super::{Diagnostic, SourceMap};
@@ -85,15 +98,41 @@ impl Outcome {
         self.diagnostics.iter().any(|d| d.kind == Level::Warning)
     }
 
-    /// True when something would listen: an enabled frontend with a
-    /// `bind`, or a stats socket (haproxy exits 2 on `-c` otherwise).
-    pub fn has_listeners(&self) -> bool {
-        !self.config.global.stats_sockets.is_empty()
-            || self
-                .config
-                .proxies
-                .iter()
-                .any(|p| p.kind.has_frontend() && !p.disabled && !p.binds.is_empty())
+    /// True when something would listen, as 2.6's `-c` decides between
+    /// exit 0 and 2: an enabled proxy with a `bind` (even a backend, whose
+    /// `bind` 2.6 only warns about), a stats socket, a `master-worker`
+    /// (its master CLI listens), a `peers` section naming the local peer
+    /// (`local_peer`: `-L`, `localpeer` or the host name), or a
+    /// `log-forward` section with a `bind`/`dgram-bind`.
+    pub fn has_listeners(&self, local_peer: &str) -> bool {
+        let c = &self.config;
+        let section_has = |kind: &str, pred: &dyn Fn(&[String]) -> bool| {
+            c.other_sections.iter().any(|s| {
+                s.kind == kind
+                    && !s
+                        .directives
+                        .iter()
+                        .any(|d| d.words.first().is_some_and(|w| w == "disabled"))
+                    && s.directives.iter().any(|d| pred(&d.words))
+            })
+        };
+        let local = c
+            .global
+            .other
+            .iter()
+            .find(|d| d.words.first().is_some_and(|w| w == "localpeer"))
+            .and_then(|d| d.words.get(1).cloned())
+            .unwrap_or_else(|| local_peer.to_string());
+        !c.global.stats_sockets.is_empty()
+            || c.global.master_worker
+            || c.proxies.iter().any(|p| !p.disabled && !p.binds.is_empty())
+            || section_has("peers", &|w| {
+                w.first().is_some_and(|k| k == "peer" || k == "server")
+                    && w.get(1).is_some_and(|n| *n == local)
+            })
+            || section_has("log-forward", &|w| {
+                w.first().is_some_and(|k| k == "bind" || k == "dgram-bind")
+            })
     }
 }
 

@@ -1,9 +1,10 @@
-//! The line loop: physical lines → words, conditional blocks, message
-//! directives, section headers, and dispatch of keyword lines to the
-//! section parsers. Owns the reader state shared by every parser
-//! (`Reader`): the model being built, diagnostics, defaults sections.
+//! The line loop: physical lines → words, then conditional blocks and
+//! message directives (`directive`), section headers (`headers` for
+//! proxies) and dispatch of keyword lines to the section parsers. Owns the
+//! reader state shared by every parser (`Reader`): the model being built,
+//! diagnostics, defaults sections.
 
-use super::cond;
+use super::directive::CondFrame;
 use super::tokenize::{self, Words};
 use super::{HaDiagnostic, Level, Options, Outcome};
 use crate::conf::{FileId, SourceMap, Span};
@@ -38,6 +39,10 @@ impl Line {
 pub(super) struct DefaultsEntry {
     pub name: Option<String>,
     pub proxy: Proxy,
+    /// It holds `tcp-request session` rules (kept with content rules in the model).
+    pub session_rules: bool,
+    /// Which side (frontend or backend) already inherited its rules.
+    pub rules_used_by: Option<ProxyKind>,
 }
 
 /// Which section the following lines belong to.
@@ -49,17 +54,6 @@ pub(super) enum Current {
     Proxy(usize),
     Userlist(usize),
     Other(usize),
-}
-
-/// One open `.if` block.
-struct CondFrame {
-    /// This branch's lines are used.
-    active: bool,
-    /// Some branch of this block was already taken.
-    taken: bool,
-    seen_else: bool,
-    /// The enclosing block was active.
-    parent_active: bool,
 }
 
 /// Reader state shared by all section parsers.
@@ -266,122 +260,6 @@ impl<'o> Reader<'o> {
         self.dispatch(&line);
     }
 
-    /// `.if`, `.elif`, `.else`, `.endif` and the message directives.
-    fn directive(&mut self, line: &Line, raw: &str, conds: &mut Vec<CondFrame>, active: bool) {
-        let kw = line.arg(0);
-        match kw {
-            ".if" | ".elif" => {
-                if kw == ".elif" {
-                    let Some(top) = conds.last() else {
-                        self.abort_tight(line, "lone '.elif' with no matching '.if'.".into());
-                        return;
-                    };
-                    if top.seen_else {
-                        self.abort_tight(line, "'.elif' after '.else' is not permitted.".into());
-                        return;
-                    }
-                }
-                let parent_active = if kw == ".if" {
-                    active
-                } else {
-                    conds.last().is_some_and(|f| f.parent_active && !f.taken)
-                };
-                let value = if parent_active {
-                    let expr = line.words[1..].join(" ");
-                    let env = |n: &str| self.env_var(n);
-                    match cond::evaluate(&expr, &env) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            let start = raw.find(kw).map(|p| p + kw.len()).unwrap_or(0);
-                            let after = &raw[start..];
-                            let expr_col = start + (after.len() - after.trim_start().len());
-                            let caret = " ".repeat(expr_col + e.position.saturating_sub(1));
-                            self.abort_tight(
-                                line,
-                                format!(
-                                    "{} in '{}' at position {}:\n  {}\n  {}^",
-                                    e.message,
-                                    kw,
-                                    e.position,
-                                    raw.trim_end_matches('\r'),
-                                    caret
-                                ),
-                            );
-                            return;
-                        }
-                    }
-                } else {
-                    false
-                };
-                if kw == ".if" {
-                    conds.push(CondFrame {
-                        active: value,
-                        taken: value,
-                        seen_else: false,
-                        parent_active,
-                    });
-                } else if let Some(top) = conds.last_mut() {
-                    top.active = value && !top.taken && top.parent_active;
-                    top.taken |= top.active;
-                }
-            }
-            ".else" | ".endif" => {
-                if line.len() > 1 {
-                    self.alert_tight(
-                        &line.loc,
-                        line.span,
-                        format!("Unexpected argument '{}' for '{}'.", line.arg(1), kw),
-                    );
-                    return;
-                }
-                let Some(top) = conds.last_mut() else {
-                    self.abort_tight(line, format!("lone '{kw}' with no matching '.if'."));
-                    return;
-                };
-                if kw == ".endif" {
-                    conds.pop();
-                } else if top.seen_else {
-                    self.abort_tight(line, "'.else' after '.else' is not permitted.".into());
-                } else {
-                    top.seen_else = true;
-                    top.active = top.parent_active && !top.taken;
-                    top.taken = true;
-                }
-            }
-            ".diag" | ".notice" | ".warning" | ".alert" => {
-                if !active {
-                    return;
-                }
-                if line.len() > 2 {
-                    self.alert_tight(&line.loc, line.span, format!(
-                        "Unexpected argument '{}' for '{}'. Use quotes if the message should contain spaces.",
-                        line.arg(2),
-                        kw
-                    ));
-                    return;
-                }
-                let text = format!("parsing [{}]: '{}'.", line.loc, line.arg(1));
-                match kw {
-                    ".diag" if self.opts.diagnostic => {
-                        self.push(Level::Diag, Some(line.span), text)
-                    }
-                    ".diag" => {}
-                    ".notice" => self.push(Level::Notice, Some(line.span), text),
-                    ".warning" => self.push(Level::Warning, Some(line.span), text),
-                    _ => {
-                        self.push(Level::Alert, Some(line.span), text);
-                        self.note_fatal();
-                    }
-                }
-            }
-            _ => {
-                if active {
-                    self.alert_tight(&line.loc, line.span, format!("unknown directive '{kw}'."));
-                }
-            }
-        }
-    }
-
     /// Section headers, then the current section's keyword parser.
     fn dispatch(&mut self, line: &Line) {
         let kw = line.arg(0);
@@ -456,209 +334,6 @@ impl<'o> Reader<'o> {
         }
     }
 
-    fn start_proxy(&mut self, line: &Line) {
-        let kw = line.arg(0);
-        let kind = match kw {
-            "frontend" => ProxyKind::Frontend,
-            "backend" => ProxyKind::Backend,
-            "listen" => ProxyKind::Listen,
-            _ => ProxyKind::Defaults,
-        };
-        self.current = Current::None;
-        let name = line.arg(1).to_string();
-        if kind != ProxyKind::Defaults && name.is_empty() {
-            self.abort(line, format!("'{kw}' expects an <id> argument"));
-            return;
-        }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
-        {
-            self.alert(
-                &line.loc,
-                line.span,
-                format!("character '{bad}' is not permitted in '{kw}' name '{name}'."),
-            );
-        }
-        // `from <defaults>` or (legacy) a listening address.
-        let mut from: Option<String> = None;
-        let mut legacy_addr: Option<String> = None;
-        let mut i = 2;
-        if line.arg(2) == "from" {
-            if line.len() < 4 {
-                self.alert(
-                    &line.loc,
-                    line.span,
-                    format!("'{kw}' expects a defaults section name after 'from'."),
-                );
-            }
-            from = Some(line.arg(3).to_string());
-            i = 4;
-        } else if line.len() > 2 && kind != ProxyKind::Defaults && kind != ProxyKind::Backend {
-            legacy_addr = Some(line.arg(2).to_string());
-            i = 3;
-        }
-        if line.len() > i {
-            self.alert(
-                &line.loc,
-                line.span,
-                format!(
-                    "'{kw}' cannot handle unexpected argument '{}'.",
-                    line.arg(i)
-                ),
-            );
-        }
-        let base = match &from {
-            Some(dname) => {
-                match self
-                    .defaults
-                    .iter()
-                    .rposition(|d| d.name.as_deref() == Some(dname.as_str()))
-                {
-                    Some(idx) => self.defaults[idx].proxy.clone(),
-                    None => {
-                        let what = if kind == ProxyKind::Defaults {
-                            "defaults"
-                        } else {
-                            kw
-                        };
-                        self.abort(
-                            line,
-                            format!("defaults section '{dname}' not found for {what} '{name}'."),
-                        );
-                        return;
-                    }
-                }
-            }
-            None => match (kind, self.last_defaults) {
-                // A defaults section restarts from built-in values.
-                (ProxyKind::Defaults, _) | (_, None) => Proxy::new("", ProxyKind::Defaults),
-                (_, Some(idx)) => self.defaults[idx].proxy.clone(),
-            },
-        };
-        let mut proxy = base.clone();
-        proxy.name = name.clone();
-        proxy.kind = kind;
-        proxy.line = line.span.line;
-        proxy.file = line.span.file.0;
-        if kind == ProxyKind::Defaults {
-            self.defaults.push(DefaultsEntry {
-                name: (!name.is_empty()).then_some(name),
-                proxy,
-            });
-            let idx = self.defaults.len() - 1;
-            self.last_defaults = Some(idx);
-            self.current = Current::Defaults(idx);
-            return;
-        }
-        proxy.id = None;
-        proxy.description = None;
-        let clash = self.cfg.proxies.iter().find(|o| {
-            o.name == name
-                && ((kind.has_frontend() && o.kind.has_frontend())
-                    || (kind.has_backend() && o.kind.has_backend()))
-        });
-        if let Some(o) = clash {
-            let msg = format!(
-                "Parsing [{}]: {} '{}' has the same name as {} '{}' declared at {}:{}.",
-                line.loc,
-                kw,
-                name,
-                match o.kind {
-                    ProxyKind::Frontend => "frontend",
-                    ProxyKind::Backend => "backend",
-                    _ => "listen",
-                },
-                name,
-                self.file_name(o.file),
-                o.line
-            );
-            self.push(Level::Alert, Some(line.span), msg);
-            self.note_fatal();
-        }
-        self.cfg.proxies.push(proxy);
-        self.bases.push(base);
-        let idx = self.cfg.proxies.len() - 1;
-        self.current = Current::Proxy(idx);
-        if let Some(addr) = legacy_addr {
-            self.legacy_header_address(line, &addr);
-        }
-    }
-
-    fn userlist_keyword(&mut self, idx: usize, line: &Line) {
-        use crate::model::haproxy::{Password, User, UserGroup};
-        let split = |s: &str| -> Vec<String> {
-            s.split(',')
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
-        let Some(ul) = self.cfg.userlists.get_mut(idx) else {
-            return;
-        };
-        match line.arg(0) {
-            "group" => {
-                if line.len() < 2 {
-                    self.alert(
-                        &line.loc,
-                        line.span,
-                        "'group' expects <name> as arguments.".into(),
-                    );
-                    return;
-                }
-                let users = if line.arg(2) == "users" {
-                    split(line.arg(3))
-                } else {
-                    Vec::new()
-                };
-                ul.groups.push(UserGroup {
-                    name: line.arg(1).to_string(),
-                    users,
-                });
-            }
-            "user" => {
-                if line.len() < 2 {
-                    self.alert(
-                        &line.loc,
-                        line.span,
-                        "'user' expects <name> as arguments.".into(),
-                    );
-                    return;
-                }
-                let mut user = User {
-                    name: line.arg(1).to_string(),
-                    password: None,
-                    groups: Vec::new(),
-                };
-                let mut i = 2;
-                while i < line.len() {
-                    match line.arg(i) {
-                        "password" => {
-                            user.password = Some(Password::Crypt(line.arg(i + 1).to_string()))
-                        }
-                        "insecure-password" => {
-                            user.password = Some(Password::Insecure(line.arg(i + 1).to_string()))
-                        }
-                        "groups" => user.groups = split(line.arg(i + 1)),
-                        other => {
-                            let msg = format!(
-                                "'user' only supports 'password', 'insecure-password' and 'groups' (got '{other}')."
-                            );
-                            self.alert(&line.loc, line.span, msg);
-                            return;
-                        }
-                    }
-                    i += 2;
-                }
-                ul.users.push(user);
-            }
-            other => {
-                let msg = format!("unknown keyword '{other}' in 'userlist' section");
-                self.alert(&line.loc, line.span, msg);
-            }
-        }
-    }
-
     /// Emits a NOTICE saying a directive is accepted but not active yet.
     pub fn not_active(&mut self, line: &Line, what: &str) {
         self.push(
@@ -676,7 +351,8 @@ impl<'o> Reader<'o> {
         self.diags.push(HaDiagnostic { kind, at, message });
     }
 
-    fn note_fatal(&mut self) {
+    /// Counts a fatal error (and stops reading after too many).
+    pub(super) fn note_fatal(&mut self) {
         self.file_fatal = true;
         self.any_fatal = true;
         self.fatal_count += 1;
@@ -708,7 +384,8 @@ impl<'o> Reader<'o> {
         self.aborted = true;
     }
 
-    fn abort_tight(&mut self, line: &Line, msg: String) {
+    /// A fatal message (`parsing [F:L]: `) that also stops reading.
+    pub fn abort_tight(&mut self, line: &Line, msg: String) {
         self.alert_tight(&line.loc, line.span, msg);
         self.aborted = true;
     }

@@ -125,7 +125,7 @@ const VALUED: &[&str] = &[
 
 impl Reader<'_> {
     /// `server <name> <addr> [params]` or `default-server [params]`.
-    pub(super) fn server_keyword(&mut self, idx: usize, line: &Line) {
+    pub(super) fn server_keyword(&mut self, line: &Line) {
         let kw = line.arg(0);
         let is_default = kw == "default-server";
         if let Current::Defaults(_) = self.current
@@ -138,7 +138,7 @@ impl Reader<'_> {
             );
             return;
         }
-        let (name, kind) = self.proxy_name_kind(idx);
+        let (name, kind) = self.proxy_name_kind();
         if kind != ProxyKind::Defaults && !kind.has_backend() {
             self.alert_bare(
                 &line.loc,
@@ -153,7 +153,7 @@ impl Reader<'_> {
             return;
         }
         let mut params = self
-            .proxy_ref(idx)
+            .cur_proxy()
             .map(|p| p.default_server.clone())
             .unwrap_or_default();
         if is_default {
@@ -161,7 +161,7 @@ impl Reader<'_> {
                 .server_params(line, 1, &mut params, &format!("'default-server {name}'"))
                 .is_some()
             {
-                if let Some(px) = self.proxy_mut(idx) {
+                if let Some(px) = self.cur_proxy_mut() {
                     px.default_server = params;
                 }
             }
@@ -215,7 +215,7 @@ impl Reader<'_> {
             params,
             health_check: None,
         };
-        if let Some(px) = self.proxy_mut(idx) {
+        if let Some(px) = self.cur_proxy_mut() {
             px.servers.push(server);
         }
     }

@@ -227,9 +227,20 @@ pub fn parse_address(text: &str, usage: AddrUse) -> Result<Address, String> {
         }
         Some(p) => {
             if usage == AddrUse::Server && (p.starts_with('+') || p.starts_with('-')) {
-                let off: i32 = p.parse().map_err(|_| format!("invalid port '{p}'"))?;
+                // 2.6 reads offsets with atoi: `+x` is an offset of 0.
+                let off = i32::try_from(atol(p)).map_err(|_| format!("invalid port '{p}'"))?;
                 port_offset = Some(off);
                 None
+            } else if let Some(c) = p
+                .chars()
+                .next()
+                .filter(|c| usage == AddrUse::Server && !c.is_ascii_digit())
+            {
+                return Err(format!(
+                    "invalid character '{c}' in port number '{p}' in '{text}'\n"
+                ));
+            } else if usage == AddrUse::Server && p.contains('-') {
+                return Err(format!("port range not permitted here in '{text}'"));
             } else if let Some((a, b)) = p.split_once('-').filter(|_| usage == AddrUse::Bind) {
                 let lo = port_number(a).ok_or_else(|| format!("invalid port '{a}'"))?;
                 let hi = port_number(b).ok_or_else(|| format!("invalid port '{b}'"))?;
