@@ -237,10 +237,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
         for d in &outcome.diagnostics {
             let _ = writeln!(out, "{}", outcome.render(d));
         }
-        if outcome.aborted {
-            return 2;
-        }
-        return outcome.status().exit_code();
+        let code = if outcome.aborted { 2 } else { outcome.status().exit_code() };
+        // The process ends here: freeing a large model costs time for nothing.
+        std::mem::forget(outcome);
+        return code;
     }
     for d in &outcome.diagnostics {
         eprintln!("{}", outcome.render(d));

@@ -124,6 +124,8 @@ pub fn read_file(path: &str, opts: &Options) -> Outcome {
     let lines =
         read::Reader::new(&mut sources, &mut diags, config_id, opts.all_config).read_top(path);
     let tree = parse::parse(&lines, &mut diags);
+    // Give the lines' memory back before the model is built on top of it.
+    drop(lines);
     let config = lower::lower(&tree, opts, &mut diags);
     Outcome {
         config,
@@ -145,6 +147,8 @@ pub fn read_str(text: &str, opts: &Options) -> Outcome {
     let lines = read::Reader::new(&mut sources, &mut diags, config_id, opts.all_config)
         .read_text(PathBuf::from("<memory>"), text);
     let tree = parse::parse(&lines, &mut diags);
+    // Give the lines' memory back before the model is built on top of it.
+    drop(lines);
     let config = lower::lower(&tree, opts, &mut diags);
     Outcome {
         config,

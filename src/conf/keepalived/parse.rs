@@ -79,7 +79,7 @@ impl Walker<'_> {
                 );
                 continue;
             };
-            if let Some(node) = self.keyword(kw, line, &words, level, owner) {
+            if let Some(node) = self.keyword(kw, line, words, level, owner) {
                 nodes.push(node);
             }
         }
@@ -90,11 +90,12 @@ impl Walker<'_> {
         &mut self,
         kw: &'static Keyword,
         line: &Line,
-        words: &[String],
+        mut words: Vec<String>,
         level: usize,
         owner: &str,
     ) -> Option<Node> {
-        let args: Vec<String> = words[1..].to_vec();
+        words.remove(0);
+        let args = words;
         if let Some(message) = kw.deprecated {
             self.report(
                 kw.deprecated_class,

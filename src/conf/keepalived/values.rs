@@ -45,7 +45,9 @@ pub fn int(word: &str, min: i64, max: i64, ctx: &mut CheckCtx<'_>) -> Option<i64
 /// Splits `int.frac` into micro-units; `None` when it is not a decimal.
 /// Returns (value in µs, true if digits beyond the sixth were dropped).
 fn decimal_micros(word: &str) -> Option<(u64, bool)> {
-    let parsed: nom::IResult<&str, (Option<char>, &str, Option<(char, &str)>)> =
+    /// `[+]digits[.digits]` split into its parts.
+    type Decimal<'a> = (Option<char>, &'a str, Option<(char, &'a str)>);
+    let parsed: nom::IResult<&str, Decimal<'_>> =
         all_consuming((opt(char('+')), digit1, opt((char('.'), digit1)))).parse(word);
     let (_, (_, int_part, frac)) = parsed.ok()?;
     let whole: u64 = int_part.parse().ok()?;

@@ -2,7 +2,6 @@
 //! sync group membership and weights, tracked scripts, script security.
 
 use super::Lower;
-use super::vrrp::interface_exists;
 use crate::conf::keepalived::ErrClass;
 use crate::model::common::{Duration, Script};
 use crate::model::keepalived::{KeepalivedConfig, Notify};
@@ -16,7 +15,7 @@ pub(super) fn cross_checks(lw: &mut Lower<'_>, cfg: &mut KeepalivedConfig) {
         let name = vi.name.clone();
         if lw.opts.check_interfaces {
             for t in &vi.track.interfaces {
-                if !interface_exists(&t.name) {
+                if !lw.interface_exists(&t.name) {
                     lw.report(
                         ErrClass::Warning,
                         None,

@@ -19,9 +19,26 @@ use crate::model::keepalived::{KeepalivedConfig, RawBlock, RawLine, RawOption};
 pub(crate) struct Lower<'a> {
     pub diags: &'a mut Vec<KaDiagnostic>,
     pub opts: &'a Options,
+    /// The host's interface names, read once on first use (a config with
+    /// 10,000 instances would otherwise cost 10,000 lookups).
+    interfaces: Option<std::collections::HashSet<String>>,
 }
 
 impl Lower<'_> {
+    /// Whether the system has an interface called `name`.
+    pub fn interface_exists(&mut self, name: &str) -> bool {
+        let names = self.interfaces.get_or_insert_with(|| {
+            nix::net::if_::if_nameindex()
+                .map(|list| {
+                    list.iter()
+                        .map(|i| i.name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        names.contains(name)
+    }
+
     pub fn report(&mut self, kind: ErrClass, at: Option<Span>, message: impl Into<String>) {
         self.diags.push(Diagnostic {
             kind,
@@ -37,7 +54,11 @@ pub fn lower(tree: &Tree, opts: &Options, diags: &mut Vec<KaDiagnostic>) -> Keep
     if tree.aborted {
         return cfg;
     }
-    let mut lw = Lower { diags, opts };
+    let mut lw = Lower {
+        diags,
+        opts,
+        interfaces: None,
+    };
     for node in &tree.roots {
         match node.name {
             "global_defs" => global::global_defs(&mut lw, node, &mut cfg.global),

@@ -198,7 +198,7 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
                             format!("({name}) cannot use a loopback interface ({ifname}) for vrrp - ignoring"),
                         );
                     } else {
-                        if lw.opts.check_interfaces && !interface_exists(ifname) {
+                        if lw.opts.check_interfaces && !lw.interface_exists(ifname) {
                             lw.report(
                                 ErrClass::Warning,
                                 Some(c.at),
@@ -344,9 +344,6 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
     vi
 }
 
-pub(super) fn interface_exists(name: &str) -> bool {
-    nix::net::if_::if_nametoindex(name).is_ok()
-}
 
 fn auth(lw: &mut Lower<'_>, node: &Node) -> Option<Auth> {
     let kind = node
