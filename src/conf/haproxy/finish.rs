@@ -2,6 +2,8 @@
 //! cross-references (backends, modes), the warnings haproxy prints about
 //! listeners and timeouts, and the effective health check of each server.
 
+use std::collections::HashMap;
+
 use super::Level;
 use super::section::Reader;
 use crate::model::check::{HealthCheck, HttpProbe, HttpUrl, Probe};
@@ -14,6 +16,11 @@ impl Reader<'_> {
     /// Runs the checks and completes the model.
     pub(super) fn check_and_finalize(&mut self) {
         let proxies = self.cfg.proxies.clone();
+        // The first proxy of each name that can serve as a backend.
+        let mut backends: HashMap<&str, &Proxy> = HashMap::new();
+        for b in proxies.iter().filter(|b| b.kind.has_backend()) {
+            backends.entry(b.name.as_str()).or_insert(b);
+        }
         for (i, p) in proxies.iter().enumerate() {
             if p.disabled {
                 continue;
@@ -37,10 +44,11 @@ impl Reader<'_> {
             }
             if p.kind.has_frontend() {
                 if let Some(db) = &p.default_backend {
-                    self.check_target(p, &here, db, "as its default backend", "default_backend");
+                    self.check_target(&backends, p, &here, db, "as its default backend", "default_backend");
                 }
                 for ub in p.use_backends.iter().filter(|u| !u.dynamic) {
                     self.check_target(
+                        &backends,
                         p,
                         &here,
                         &ub.target,
@@ -89,13 +97,16 @@ impl Reader<'_> {
         }
     }
 
-    fn check_target(&mut self, p: &Proxy, here: &str, target: &str, how: &str, kw: &str) {
-        let found = self
-            .cfg
-            .proxies
-            .iter()
-            .find(|b| b.name == target && b.kind.has_backend())
-            .cloned();
+    fn check_target(
+        &mut self,
+        backends: &HashMap<&str, &Proxy>,
+        p: &Proxy,
+        here: &str,
+        target: &str,
+        how: &str,
+        kw: &str,
+    ) {
+        let found = backends.get(target).copied();
         match found {
             None => self.post_alert(format!(
                 "Proxy '{}': unable to find required {kw}: '{target}'.",

@@ -114,7 +114,8 @@ impl Reader<'_> {
         }
         proxy.id = None;
         proxy.description = None;
-        let clash = self.cfg.proxies.iter().find(|o| {
+        let same_name = self.proxy_names.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let clash = same_name.iter().filter_map(|&i| self.cfg.proxies.get(i)).find(|o| {
             o.name == name
                 && ((kind.has_frontend() && o.kind.has_frontend())
                     || (kind.has_backend() && o.kind.has_backend()))
@@ -137,6 +138,10 @@ impl Reader<'_> {
             self.push(Level::Alert, Some(line.span), msg);
             self.note_fatal();
         }
+        self.proxy_names
+            .entry(proxy.name.clone())
+            .or_default()
+            .push(self.cfg.proxies.len());
         self.cfg.proxies.push(proxy);
         self.bases.push(base);
         let idx = self.cfg.proxies.len() - 1;

@@ -9,7 +9,7 @@ use super::tokenize::{self, Words};
 use super::{HaDiagnostic, Level, Options, Outcome};
 use crate::conf::{FileId, SourceMap, Span};
 use crate::model::haproxy::{HaproxyConfig, OtherSection, Proxy, ProxyKind, Userlist};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// haproxy stops reading after this many fatal errors.
@@ -70,6 +70,9 @@ pub(super) struct Reader<'o> {
     /// For each proxy, the defaults it was built from (`default option`).
     pub bases: Vec<Proxy>,
     pub current: Current,
+    /// Proxy name → indexes in `cfg.proxies` (duplicate checks without a
+    /// scan of every proxy: configs with thousands of backends exist).
+    pub proxy_names: HashMap<String, Vec<usize>>,
     section_name: String,
     file_fatal: bool,
     any_fatal: bool,
@@ -88,6 +91,7 @@ impl<'o> Reader<'o> {
             env_overlay: BTreeMap::new(),
             defaults: Vec::new(),
             last_defaults: None,
+            proxy_names: HashMap::new(),
             bases: Vec::new(),
             current: Current::None,
             section_name: String::new(),
