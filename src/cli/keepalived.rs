@@ -237,7 +237,11 @@ pub fn main(args: Vec<OsString>) -> i32 {
         for d in &outcome.diagnostics {
             let _ = writeln!(out, "{}", outcome.render(d));
         }
-        let code = if outcome.aborted { 2 } else { outcome.status().exit_code() };
+        let code = if outcome.aborted {
+            2
+        } else {
+            outcome.status().exit_code()
+        };
         // The process ends here: freeing a large model costs time for nothing.
         std::mem::forget(outcome);
         return code;

@@ -44,7 +44,14 @@ impl Reader<'_> {
             }
             if p.kind.has_frontend() {
                 if let Some(db) = &p.default_backend {
-                    self.check_target(&backends, p, &here, db, "as its default backend", "default_backend");
+                    self.check_target(
+                        &backends,
+                        p,
+                        &here,
+                        db,
+                        "as its default backend",
+                        "default_backend",
+                    );
                 }
                 for ub in p.use_backends.iter().filter(|u| !u.dynamic) {
                     self.check_target(

@@ -114,12 +114,19 @@ impl Reader<'_> {
         }
         proxy.id = None;
         proxy.description = None;
-        let same_name = self.proxy_names.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        let clash = same_name.iter().filter_map(|&i| self.cfg.proxies.get(i)).find(|o| {
-            o.name == name
-                && ((kind.has_frontend() && o.kind.has_frontend())
-                    || (kind.has_backend() && o.kind.has_backend()))
-        });
+        let same_name = self
+            .proxy_names
+            .get(name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let clash = same_name
+            .iter()
+            .filter_map(|&i| self.cfg.proxies.get(i))
+            .find(|o| {
+                o.name == name
+                    && ((kind.has_frontend() && o.kind.has_frontend())
+                        || (kind.has_backend() && o.kind.has_backend()))
+            });
         if let Some(o) = clash {
             let msg = format!(
                 "Parsing [{}]: {} '{}' has the same name as {} '{}' declared at {}:{}.",

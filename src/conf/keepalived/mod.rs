@@ -113,6 +113,20 @@ pub fn render(sources: &SourceMap, d: &KaDiagnostic) -> String {
     }
 }
 
+/// Walks the lines and lowers each root block as soon as it is parsed.
+fn build(
+    lines: &[read::Line],
+    opts: &Options,
+    diags: &mut Vec<KaDiagnostic>,
+) -> (KeepalivedConfig, bool) {
+    let mut lowering = lower::Lowering::new(opts);
+    let aborted = parse::parse_each(lines, diags, &mut |node, diags| lowering.root(&node, diags));
+    if aborted {
+        return (KeepalivedConfig::default(), true);
+    }
+    (lowering.finish(diags), false)
+}
+
 /// Reads `path` (a file or a glob) and everything it includes.
 pub fn read_file(path: &str, opts: &Options) -> Outcome {
     let mut diags = Vec::new();
@@ -123,14 +137,11 @@ pub fn read_file(path: &str, opts: &Options) -> Outcome {
         .unwrap_or_else(read::default_config_id);
     let lines =
         read::Reader::new(&mut sources, &mut diags, config_id, opts.all_config).read_top(path);
-    let tree = parse::parse(&lines, &mut diags);
-    // Give the lines' memory back before the model is built on top of it.
-    drop(lines);
-    let config = lower::lower(&tree, opts, &mut diags);
+    let (config, aborted) = build(&lines, opts, &mut diags);
     Outcome {
         config,
         diagnostics: diags,
-        aborted: tree.aborted,
+        aborted,
         sources,
     }
 }
@@ -146,14 +157,11 @@ pub fn read_str(text: &str, opts: &Options) -> Outcome {
         .unwrap_or_else(|| "pharos".to_string());
     let lines = read::Reader::new(&mut sources, &mut diags, config_id, opts.all_config)
         .read_text(PathBuf::from("<memory>"), text);
-    let tree = parse::parse(&lines, &mut diags);
-    // Give the lines' memory back before the model is built on top of it.
-    drop(lines);
-    let config = lower::lower(&tree, opts, &mut diags);
+    let (config, aborted) = build(&lines, opts, &mut diags);
     Outcome {
         config,
         diagnostics: diags,
-        aborted: tree.aborted,
+        aborted,
         sources,
     }
 }

@@ -10,37 +10,36 @@ use super::{ErrClass, KaDiagnostic, keywords, values};
 use crate::conf::{Diagnostic, Span};
 use crate::model::common::Script;
 
-/// The result of walking: root nodes, and whether keepalived would have
-/// aborted on a missing parameter (it exits 2 then).
-#[derive(Debug, Default)]
-pub struct Tree {
-    pub roots: Vec<Node>,
-    pub aborted: bool,
-}
+/// Receives each root-level block or line as soon as it is complete.
+pub type Sink<'s> = dyn FnMut(Node, &mut Vec<KaDiagnostic>) + 's;
 
-struct Walker<'a> {
+struct Walker<'a, 's> {
     lines: &'a [Line],
     pos: usize,
     diags: &'a mut Vec<KaDiagnostic>,
     aborted: bool,
+    /// Where root nodes go.
+    sink: &'a mut Sink<'s>,
 }
 
-/// Parses the logical lines from `read` into a checked tree.
-pub fn parse(lines: &[Line], diags: &mut Vec<KaDiagnostic>) -> Tree {
+/// Parses the logical lines from `read` against the keyword tables and
+/// hands each root node to `sink` as soon as it is complete, so a large
+/// configuration never exists as a whole tree (and the sink's messages
+/// follow the block's own, as keepalived prints them).
+/// Returns whether keepalived would have aborted (missing parameter).
+pub fn parse_each(lines: &[Line], diags: &mut Vec<KaDiagnostic>, sink: &mut Sink<'_>) -> bool {
     let mut w = Walker {
         lines,
         pos: 0,
         diags,
         aborted: false,
+        sink,
     };
-    let roots = w.block(keywords::ROOT, 0, "");
-    Tree {
-        roots,
-        aborted: w.aborted,
-    }
+    w.block(keywords::ROOT, 0, "");
+    w.aborted
 }
 
-impl Walker<'_> {
+impl Walker<'_, '_> {
     fn report(&mut self, kind: ErrClass, at: Span, message: impl Into<String>) {
         self.diags.push(Diagnostic {
             kind,
@@ -80,7 +79,11 @@ impl Walker<'_> {
                 continue;
             };
             if let Some(node) = self.keyword(kw, line, words, level, owner) {
-                nodes.push(node);
+                if level == 0 {
+                    (self.sink)(node, self.diags);
+                } else {
+                    nodes.push(node);
+                }
             }
         }
         nodes

@@ -9,7 +9,6 @@ mod lvs;
 mod route;
 mod vrrp;
 
-use super::parse::Tree;
 use super::table::{Node, Value};
 use super::{ErrClass, KaDiagnostic, Options};
 use crate::conf::{Diagnostic, Span};
@@ -48,47 +47,75 @@ impl Lower<'_> {
     }
 }
 
-/// Builds the model from a parsed tree.
-pub fn lower(tree: &Tree, opts: &Options, diags: &mut Vec<KaDiagnostic>) -> KeepalivedConfig {
-    let mut cfg = KeepalivedConfig::default();
-    if tree.aborted {
-        return cfg;
-    }
-    let mut lw = Lower {
-        diags,
-        opts,
-        interfaces: None,
-    };
-    for node in &tree.roots {
-        match node.name {
-            "global_defs" => global::global_defs(&mut lw, node, &mut cfg.global),
-            "vrrp_sync_group" => cfg.sync_groups.push(vrrp::sync_group(&mut lw, node)),
-            "vrrp_instance" => cfg.instances.push(vrrp::instance(&mut lw, node)),
-            "vrrp_script" => cfg.scripts.push(vrrp::script(&mut lw, node)),
-            "track_file" => cfg.track_files.push(vrrp::track_file(node)),
-            "static_ipaddress" => cfg.static_addresses.extend(
-                node.entries
-                    .iter()
-                    .filter_map(|e| vrrp::address(&mut lw, e)),
-            ),
-            "static_routes" => cfg.static_routes.extend(route::routes(&mut lw, node)),
-            "static_rules" => cfg.static_rules.extend(route::rules(&mut lw, node)),
-            "virtual_server_group" => cfg.virtual_server_groups.push(lvs::group(&mut lw, node)),
-            "virtual_server" => {
-                if let Some(vs) = lvs::virtual_server(&mut lw, node) {
-                    cfg.virtual_servers.push(vs);
-                }
-            }
-            _ if !node.children.is_empty()
-                || matches!(node.value, Value::Flag) && !node.entries.is_empty() =>
-            {
-                cfg.other_blocks.push(raw_block(node))
-            }
-            _ => cfg.root.push(raw_option(node)),
+/// Builds the model one root node at a time (see `parse::parse_each`).
+pub struct Lowering<'o> {
+    cfg: KeepalivedConfig,
+    opts: &'o Options,
+    interfaces: Option<std::collections::HashSet<String>>,
+}
+
+impl<'o> Lowering<'o> {
+    /// An empty model to build into.
+    pub fn new(opts: &'o Options) -> Self {
+        Lowering {
+            cfg: KeepalivedConfig::default(),
+            opts,
+            interfaces: None,
         }
     }
-    checks::cross_checks(&mut lw, &mut cfg);
-    cfg
+
+    fn with<T>(
+        &mut self,
+        diags: &mut Vec<KaDiagnostic>,
+        f: impl FnOnce(&mut Lower<'_>, &mut KeepalivedConfig) -> T,
+    ) -> T {
+        let mut lw = Lower {
+            diags,
+            opts: self.opts,
+            interfaces: self.interfaces.take(),
+        };
+        let out = f(&mut lw, &mut self.cfg);
+        self.interfaces = lw.interfaces.take();
+        out
+    }
+
+    /// Adds one root-level block or line to the model.
+    pub fn root(&mut self, node: &Node, diags: &mut Vec<KaDiagnostic>) {
+        self.with(diags, |lw, cfg| root(lw, cfg, node));
+    }
+
+    /// The checks that need everything; returns the model.
+    pub fn finish(mut self, diags: &mut Vec<KaDiagnostic>) -> KeepalivedConfig {
+        self.with(diags, checks::cross_checks);
+        self.cfg
+    }
+}
+
+fn root(lw: &mut Lower<'_>, cfg: &mut KeepalivedConfig, node: &Node) {
+    match node.name {
+        "global_defs" => global::global_defs(lw, node, &mut cfg.global),
+        "vrrp_sync_group" => cfg.sync_groups.push(vrrp::sync_group(lw, node)),
+        "vrrp_instance" => cfg.instances.push(vrrp::instance(lw, node)),
+        "vrrp_script" => cfg.scripts.push(vrrp::script(lw, node)),
+        "track_file" => cfg.track_files.push(vrrp::track_file(node)),
+        "static_ipaddress" => cfg
+            .static_addresses
+            .extend(node.entries.iter().filter_map(|e| vrrp::address(lw, e))),
+        "static_routes" => cfg.static_routes.extend(route::routes(lw, node)),
+        "static_rules" => cfg.static_rules.extend(route::rules(lw, node)),
+        "virtual_server_group" => cfg.virtual_server_groups.push(lvs::group(lw, node)),
+        "virtual_server" => {
+            if let Some(vs) = lvs::virtual_server(lw, node) {
+                cfg.virtual_servers.push(vs);
+            }
+        }
+        _ if !node.children.is_empty()
+            || matches!(node.value, Value::Flag) && !node.entries.is_empty() =>
+        {
+            cfg.other_blocks.push(raw_block(node))
+        }
+        _ => cfg.root.push(raw_option(node)),
+    }
 }
 
 /// A node kept as its keyword and words.

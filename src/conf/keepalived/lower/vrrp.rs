@@ -344,7 +344,6 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
     vi
 }
 
-
 fn auth(lw: &mut Lower<'_>, node: &Node) -> Option<Auth> {
     let kind = node
         .last("auth_type")

@@ -379,11 +379,16 @@ impl<'a> Reader<'a> {
                 return;
             }
         }
-        let expanded = match self.substitute(&text, at) {
-            Some(e) => e,
-            None => return,
+        // Most lines hold no `$`: skip the substitution pass (and its copy).
+        let expanded = if text.contains('$') {
+            match self.substitute(&text, at) {
+                Some(e) => Some(e),
+                None => return,
+            }
+        } else {
+            None
         };
-        if expanded != text {
+        if let Some(expanded) = expanded.filter(|e| *e != text) {
             // A substitution may yield several lines (multi-line definitions)
             // and new comment/conditional characters: start over on each.
             for piece in expanded.split('\n') {

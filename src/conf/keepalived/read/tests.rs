@@ -95,3 +95,9 @@ fn brace_expansion() {
     assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
     assert_eq!(expand_braces("x"), ["x"]);
 }
+
+#[test]
+fn empty_definitions_expand_to_nothing() {
+    let (l, _) = lines("$E=\nk $E\n$E\n", "n");
+    assert_eq!(l, ["k"]);
+}
