@@ -3,7 +3,8 @@
 //! Pipeline, as keepalived's own reader (reference/keepalived.md §1):
 //! `read` (files, includes, `@ID`, `$NAME`, `~SEQ`/`~LST`, comments, brace
 //! splitting) → logical lines → `parse` (keyword tables of `keywords`, value
-//! checks of `values`) → a validated node tree → `lower` → `model::keepalived`.
+//! checks of `values`) → one validated node per root block, handed straight
+//! to `lower` → `model::keepalived`.
 //! Diagnostics carry keepalived's error classes; `exit_code` turns the worst
 //! one into `keepalived -t`'s exit status.
 
