@@ -123,37 +123,40 @@ static SSL_URL: &[Keyword] = &[
 
 const HTTP_PROTOCOLS: Check = Check::OneOf(&["1.0", "1.1", "1.0C", "1.0c"]);
 
+/// Keywords HTTP_GET and SSL_GET share (after the common checker ones).
+const NB_GET_RETRY: Keyword = line("nb_get_retry", Check::Int { min: 0, max: U32 })
+    .alias_of("retry")
+    .deprecated(
+        "nb_get_retry is deprecated - please use 'retry'",
+        ErrClass::Deprecated,
+    );
+const VIRTUALHOST: Keyword = line("virtualhost", Check::Word);
+const HTTP_PROTOCOL: Keyword = line("http_protocol", HTTP_PROTOCOLS);
+const ENABLE_SNI: Keyword = line("enable_sni", Check::OptBool);
+const SNI_NAME: Keyword = line("sni_name", Check::Word);
+const FAST_RECOVERY: Keyword = line("fast_recovery", Check::OptBool);
+
 static HTTP_GET: &[Keyword] = checker!(
     connection,
     timing,
-    line("nb_get_retry", Check::Int { min: 0, max: U32 })
-        .alias_of("retry")
-        .deprecated(
-            "nb_get_retry is deprecated - please use 'retry'",
-            ErrClass::Deprecated
-        ),
-    line("virtualhost", Check::Word),
-    line("http_protocol", HTTP_PROTOCOLS),
-    line("enable_sni", Check::OptBool),
-    line("sni_name", Check::Word),
-    line("fast_recovery", Check::OptBool),
+    NB_GET_RETRY,
+    VIRTUALHOST,
+    HTTP_PROTOCOL,
+    ENABLE_SNI,
+    SNI_NAME,
+    FAST_RECOVERY,
     block("url", Check::None, HTTP_URL),
 );
 
 static SSL_GET: &[Keyword] = checker!(
     connection,
     timing,
-    line("nb_get_retry", Check::Int { min: 0, max: U32 })
-        .alias_of("retry")
-        .deprecated(
-            "nb_get_retry is deprecated - please use 'retry'",
-            ErrClass::Deprecated
-        ),
-    line("virtualhost", Check::Word),
-    line("http_protocol", HTTP_PROTOCOLS),
-    line("enable_sni", Check::OptBool),
-    line("sni_name", Check::Word),
-    line("fast_recovery", Check::OptBool),
+    NB_GET_RETRY,
+    VIRTUALHOST,
+    HTTP_PROTOCOL,
+    ENABLE_SNI,
+    SNI_NAME,
+    FAST_RECOVERY,
     line("tls_compliant", Check::OptBool),
     block("url", Check::None, SSL_URL),
 );
