@@ -2,4 +2,5 @@
 //! format (`packet`). The state machine, sockets and VIP handling arrive
 //! with the VRRP issue.
 
+pub mod fsm;
 pub mod packet;
