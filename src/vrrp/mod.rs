@@ -2,6 +2,9 @@
 //! (`packet`), the sans-IO state machine (`fsm`) and tracking arithmetic
 //! (`track`). Sockets, VIPs, GARP and the daemon driver come next.
 
+pub mod addr;
 pub mod fsm;
+pub mod garp;
+pub mod net;
 pub mod packet;
 pub mod track;

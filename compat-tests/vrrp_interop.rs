@@ -1,0 +1,265 @@
+//! VRRP on the wire against the real keepalived 2.2.7 (needs root): two
+//! network namespaces joined by a veth pair, keepalived in one, Pharos's
+//! VRRP socket and packet code in the other.
+//! - keepalived's adverts pass Pharos's receive validation, and Pharos emits
+//!   the same bytes for the same advert;
+//! - Pharos's adverts keep a lower-priority keepalived in BACKUP (it never
+//!   installs the VIP), and Pharos's priority-0 advert hands over at once.
+
+use pharos::vrrp::net::VrrpSocket;
+use pharos::vrrp::packet::{self, Advert, AdvertAuth, ChecksumContext, Expect, Version};
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsFd;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+const VIP: &str = "198.51.100.100";
+
+fn ip(args: &[&str]) {
+    let ok = Command::new("ip")
+        .args(args)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "ip {}", args.join(" "));
+}
+
+/// Two namespaces `<tag>-ka` (198.51.100.1, keepalived) and `<tag>-ph`
+/// (198.51.100.2, Pharos) on one veth pair; removed on drop.
+struct Pair {
+    ka: String,
+    ph: String,
+    dir: std::path::PathBuf,
+    keepalived: Option<Child>,
+}
+
+impl Pair {
+    fn new(tag: &str) -> Pair {
+        let ka = format!("{tag}-ka-{}", std::process::id());
+        let ph = format!("{tag}-ph-{}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("pharos-{tag}-{}", std::process::id()));
+        let p = Pair {
+            ka,
+            ph,
+            dir,
+            keepalived: None,
+        };
+        std::fs::create_dir_all(&p.dir).expect("scratch dir");
+        for ns in [&p.ka, &p.ph] {
+            ip(&["netns", "add", ns]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        ip(&[
+            "-n", &p.ka, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns",
+            &p.ph,
+        ]);
+        ip(&["-n", &p.ka, "addr", "add", "198.51.100.1/24", "dev", "eth0"]);
+        ip(&["-n", &p.ph, "addr", "add", "198.51.100.2/24", "dev", "eth0"]);
+        ip(&["-n", &p.ka, "link", "set", "eth0", "up"]);
+        ip(&["-n", &p.ph, "link", "set", "eth0", "up"]);
+        p
+    }
+
+    /// Starts keepalived (VRRP only, foreground, its own pid files).
+    fn start_keepalived(&mut self, conf: &str) {
+        let path = self.dir.join("keepalived.conf");
+        std::fs::write(&path, conf).expect("write config");
+        let d = |f: &str| self.dir.join(f).to_string_lossy().into_owned();
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ka,
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-G",
+                "-P",
+                "-f",
+            ])
+            .arg(&path)
+            .args([
+                "-p",
+                &d("k.pid"),
+                "-r",
+                &d("v.pid"),
+                "-c",
+                &d("c.pid"),
+                "-b",
+                &d("b.pid"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("keepalived must be installed (compat-tests/run-all.sh installs it)");
+        self.keepalived = Some(child);
+    }
+
+    fn keepalived_has_vip(&self) -> bool {
+        let out = Command::new("ip")
+            .args(["-n", &self.ka, "-o", "-4", "addr", "show", "dev", "eth0"])
+            .output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {VIP}/")))
+            .unwrap_or(false)
+    }
+
+    /// Runs `f` on a thread that has entered the Pharos namespace.
+    fn in_pharos_ns<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let ns = File::open(format!("/var/run/netns/{}", self.ph)).expect("netns file");
+        std::thread::spawn(move || {
+            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            f()
+        })
+        .join()
+        .expect("namespace thread")
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.keepalived.take() {
+            // `ip netns exec` execs keepalived: this pid is keepalived's parent process.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for ns in [&self.ka, &self.ph] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn keepalived_conf(state: &str, priority: u8) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n  state {state}\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass secret12\n  }}\n  virtual_ipaddress {{\n    {VIP}/32\n  }}\n}}\n"
+    )
+}
+
+fn our_advert(priority: u8) -> Advert {
+    Advert {
+        version: Version::V2,
+        vrid: 51,
+        priority,
+        interval_centis: 100,
+        addrs: vec![IpAddr::V4(VIP.parse().expect("vip"))],
+        auth: AdvertAuth::pass("secret12"),
+    }
+}
+
+#[test]
+fn keepalived_adverts_validate_and_match_our_bytes_needs_root() {
+    let mut pair = Pair::new("pv1");
+    pair.start_keepalived(&keepalived_conf("MASTER", 255));
+    let got = pair.in_pharos_ns(|| {
+        let sock = VrrpSocket::open("eth0", None, Some(GROUP)).expect("raw socket");
+        let mut buf = [0u8; 1500];
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while Instant::now() < deadline {
+            if let Ok(Some(r)) = sock.recv(&mut buf, Some(Duration::from_millis(200))) {
+                let bytes = buf[r.payload.0..r.payload.1].to_vec();
+                return Some((r, bytes));
+            }
+        }
+        None
+    });
+    let (r, bytes) = got.expect("an advert from keepalived within 8 s");
+    assert_eq!(r.ttl, 255);
+    assert_eq!(r.dst, GROUP);
+    let ck = ChecksumContext {
+        src: IpAddr::V4(r.src),
+        dst: IpAddr::V4(r.dst),
+        v3_as_v2: false,
+    };
+    let want = Expect {
+        version: Version::V2,
+        vrid: 51,
+        ipv6: false,
+        interval_centis: 100,
+        auth: AdvertAuth::pass("secret12"),
+        unicast: false,
+        ttl_window: None,
+    };
+    let advert = packet::receive(&bytes, r.ttl, &ck, &want).expect("keepalived's advert validates");
+    assert_eq!(advert, our_advert(255));
+    let mut out = [0u8; 64];
+    let n = advert.emit(&mut out, &ck);
+    assert_eq!(
+        &out[..n],
+        &bytes[..n],
+        "Pharos emits keepalived's bytes for the same advert"
+    );
+}
+
+#[test]
+fn our_adverts_hold_keepalived_in_backup_and_priority_zero_hands_over_needs_root() {
+    let mut pair = Pair::new("pv2");
+    pair.start_keepalived(&keepalived_conf("BACKUP", 100));
+    let ka_has_vip = {
+        let ka = pair.ka.clone();
+        move || {
+            let out = Command::new("ip")
+                .args(["-n", &ka, "-o", "-4", "addr", "show", "dev", "eth0"])
+                .output();
+            out.map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {VIP}/")))
+                .unwrap_or(false)
+        }
+    };
+    // Pharos advertises priority 200 every second for 7 s (keepalived's
+    // master-down interval is 3 × 1 + 156/256 s), watching keepalived.
+    let (took_vip, handover) = pair.in_pharos_ns(move || {
+        let mut sock = VrrpSocket::open("eth0", None, Some(GROUP)).expect("raw socket");
+        let src = IpAddr::V4(sock.source());
+        let ck = ChecksumContext {
+            src,
+            dst: IpAddr::V4(GROUP),
+            v3_as_v2: false,
+        };
+        let mut out = [0u8; 64];
+        let mut took_vip = false;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(7) {
+            let n = our_advert(200).emit(&mut out, &ck);
+            sock.send(&out[..n], GROUP, 255).expect("send");
+            let tick = Instant::now();
+            while tick.elapsed() < Duration::from_secs(1) {
+                took_vip |= ka_has_vip();
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        // Leave: priority 0 makes the backup take over after its skew (0.609 s).
+        let n = our_advert(0).emit(&mut out, &ck);
+        sock.send(&out[..n], GROUP, 255).expect("send");
+        let left = Instant::now();
+        while left.elapsed() < Duration::from_secs(5) {
+            if ka_has_vip() {
+                return (took_vip, Some(left.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (took_vip, None)
+    });
+    assert!(
+        !took_vip,
+        "keepalived must stay BACKUP while Pharos (priority 200) advertises"
+    );
+    let handover = handover.expect("keepalived takes the VIP after Pharos's priority-0 advert");
+    assert!(
+        handover < Duration::from_millis(1500),
+        "handover took {handover:?} (skew is 0.609 s)"
+    );
+    assert!(pair.keepalived_has_vip());
+}
