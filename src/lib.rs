@@ -4,5 +4,6 @@
 
 pub mod cli;
 pub mod conf;
+pub mod daemon;
 pub mod model;
 pub mod vrrp;

@@ -252,8 +252,61 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if outcome.aborted {
         return 2;
     }
-    eprintln!("Keepalived: the VRRP and IPVS runtimes are not part of this Pharos build yet.");
-    1
+    run(&a, &path, &outcome)
+}
+
+/// Daemon mode: runs the VRRP instances in the foreground until SIGTERM or
+/// SIGINT (forking, reload, IPVS and checkers arrive with later work).
+fn run(a: &Args, path: &str, outcome: &keepalived::Outcome) -> i32 {
+    let say = |m: &str| eprintln!("{}", crate::daemon::console_line(m));
+    say(&format!(
+        "Starting Keepalived v2.2.7 (Pharos {})",
+        env!("CARGO_PKG_VERSION")
+    ));
+    say(&format!("Configuration file {path}"));
+    if outcome.config.instances.is_empty() {
+        say(
+            "Keepalived: no vrrp_instance to run; the IPVS runtime is not part of this Pharos build yet.",
+        );
+        return 1;
+    }
+    let pid = a
+        .pid_file
+        .clone()
+        .unwrap_or_else(|| "/run/keepalived.pid".into());
+    let vrrp_pid = a
+        .vrrp_pid_file
+        .clone()
+        .unwrap_or_else(|| "/run/vrrp.pid".into());
+    let _pidfiles = match (
+        crate::daemon::PidFile::create(std::path::Path::new(&pid)),
+        crate::daemon::PidFile::create(std::path::Path::new(&vrrp_pid)),
+    ) {
+        (Ok(p), Ok(v)) => (p, v),
+        (Err(e), _) | (_, Err(e)) => {
+            say(&format!("Unable to write pid file: {e}"));
+            return 1;
+        }
+    };
+    let stop = match crate::daemon::stop_flag() {
+        Ok(f) => f,
+        Err(e) => {
+            say(&format!("Unable to install signal handlers: {e}"));
+            return 1;
+        }
+    };
+    say("Startup complete");
+    let result = crate::vrrp::run::run(&outcome.config, &stop, &mut |m| say(m));
+    match result {
+        Ok(()) => {
+            say("Stopped");
+            0
+        }
+        Err(e) => {
+            say(&format!("VRRP: {e}"));
+            1
+        }
+    }
 }
 
 /// `pharos dump keepalived [-i ID] -f FILE`; `args[0]` is "keepalived".

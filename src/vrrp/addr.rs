@@ -465,19 +465,15 @@ mod tests {
     use super::*;
 
     fn vip(s: &str) -> VirtualAddress {
-        let (a, len) = match s.split_once('/') {
-            Some((a, l)) => (a, l.parse().expect("test prefix")),
-            None => (s, if s.contains(':') { 128 } else { 32 }),
-        };
-        let addr: IpAddr = a.parse().expect("test address");
+        let prefix = crate::conf::keepalived::values::prefix(s).expect("test prefix");
         VirtualAddress {
-            prefix: Prefix { addr, len },
+            prefix,
             dev: None,
             broadcast: None,
             scope: None,
             label: None,
             peer: None,
-            nodad: addr.is_ipv6(),
+            nodad: prefix.addr.is_ipv6(),
             no_track: false,
             preferred_lft_forever: false,
             use_vmac: false,
@@ -633,15 +629,6 @@ mod tests {
     }
 
     #[test]
-    fn remove_message_matches_on_local_and_prefix() {
-        let mut v = vip("198.51.100.10/24");
-        v.label = Some("x".into());
-        let m = remove_message(4, &v).expect("valid");
-        assert_eq!(m.header.prefix_len, 24);
-        assert_eq!(attrs(&m).len(), 2);
-    }
-
-    #[test]
     fn decodes_an_installed_address() {
         let mut m = add_message(9, &vip("2001:db8::10")).expect("valid");
         m.attributes.push(AddressAttribute::Label("x".into()));
@@ -652,5 +639,8 @@ mod tests {
             (None, 0x02, Some(0))
         );
         assert_eq!(a.label.as_deref(), Some("x"));
+        // Removal matches on local address and prefix length only.
+        let m = remove_message(4, &vip("198.51.100.10/24")).expect("valid");
+        assert_eq!((m.header.prefix_len, m.attributes.len()), (24, 2));
     }
 }

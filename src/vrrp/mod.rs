@@ -7,4 +7,5 @@ pub mod fsm;
 pub mod garp;
 pub mod net;
 pub mod packet;
+pub mod run;
 pub mod track;

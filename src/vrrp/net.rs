@@ -120,6 +120,12 @@ impl VrrpSocket {
         Ok(VrrpSocket { sock, src, id: 0 })
     }
 
+    /// The socket, for polling.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.sock.as_fd()
+    }
+
     /// The address adverts are sent from.
     pub fn source(&self) -> Ipv4Addr {
         self.src

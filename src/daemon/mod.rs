@@ -1,0 +1,89 @@
+//! Process plumbing shared by both personalities: pid files, stop signals,
+//! and keepalived's console log line format.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A pid file that is removed when dropped.
+pub struct PidFile {
+    path: PathBuf,
+}
+
+impl PidFile {
+    /// Writes our pid (and a newline) to `path`.
+    pub fn create(path: &Path) -> std::io::Result<PidFile> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, format!("{}\n", std::process::id()))?;
+        Ok(PidFile {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A flag that SIGTERM and SIGINT set (an orderly stop).
+pub fn stop_flag() -> std::io::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, Arc::clone(&flag))?;
+    }
+    Ok(flag)
+}
+
+/// keepalived's console prefix: `Tue Nov 24 19:43:21 2026: ` (UTC).
+pub fn console_line(message: &str) -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("{}: {message}", ctime(secs))
+}
+
+/// `Www Mmm dd hh:mm:ss yyyy` for seconds since the epoch (UTC).
+pub fn ctime(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {:2} {:02}:{:02}:{:02} {}",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        year
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ctime_like_glibc() {
+        // date -u -d @1795542201 → Tue Nov 24 17:43:21 2026
+        assert_eq!(super::ctime(1_795_542_201), "Tue Nov 24 17:43:21 2026");
+        assert_eq!(super::ctime(0), "Thu Jan  1 00:00:00 1970");
+    }
+}
