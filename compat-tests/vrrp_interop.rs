@@ -4,7 +4,10 @@
 //! - keepalived's adverts pass Pharos's receive validation, and Pharos emits
 //!   the same bytes for the same advert;
 //! - Pharos's adverts keep a lower-priority keepalived in BACKUP (it never
-//!   installs the VIP), and Pharos's priority-0 advert hands over at once.
+//!   installs the VIP), and Pharos's priority-0 advert hands over at once;
+//! - a mixed pair (Pharos priority 150, keepalived 100) elects Pharos, and
+//!   keepalived takes over after `kill -9` of Pharos within 3·adv + skew and
+//!   after a clean stop within the skew.
 
 use pharos::vrrp::net::VrrpSocket;
 use pharos::vrrp::packet::{self, Advert, AdvertAuth, ChecksumContext, Expect, Version};
@@ -116,6 +119,62 @@ impl Pair {
         .join()
         .expect("namespace thread")
     }
+}
+
+impl Pair {
+    /// Starts `pharos keepalived` in the Pharos namespace.
+    fn start_pharos(&self, conf: &str) -> Child {
+        let path = self.dir.join("pharos.conf");
+        std::fs::write(&path, conf).expect("write config");
+        let d = |f: &str| self.dir.join(f).to_string_lossy().into_owned();
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ph,
+                env!("CARGO_BIN_EXE_pharos"),
+                "keepalived",
+                "-n",
+                "-l",
+                "-f",
+            ])
+            .arg(&path)
+            .args(["-p", &d("pk.pid"), "-r", &d("pv.pid")])
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(self.dir.join("pharos.log"))
+                    .map(Stdio::from)
+                    .unwrap_or(Stdio::null()),
+            )
+            .spawn()
+            .expect("spawn pharos")
+    }
+
+    fn has_vip(&self, ns: &str) -> bool {
+        let out = Command::new("ip")
+            .args(["-n", ns, "-o", "-4", "addr", "show", "dev", "eth0"])
+            .output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {VIP}/")))
+            .unwrap_or(false)
+    }
+
+    /// Polls every 5 ms until `cond` holds; the time it took.
+    fn wait_for(&self, limit: Duration, cond: impl Fn(&Pair) -> bool) -> Option<Duration> {
+        let t0 = Instant::now();
+        while t0.elapsed() < limit {
+            if cond(self) {
+                return Some(t0.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
+    }
+}
+
+/// Stops a child we started (by pid) and waits for it.
+fn stop(child: &mut Child, signal: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal);
+    let _ = child.wait();
 }
 
 impl Drop for Pair {
@@ -262,4 +321,44 @@ fn our_adverts_hold_keepalived_in_backup_and_priority_zero_hands_over_needs_root
         "handover took {handover:?} (skew is 0.609 s)"
     );
     assert!(pair.keepalived_has_vip());
+}
+
+#[test]
+fn mixed_pair_elects_pharos_and_fails_over_to_keepalived_needs_root() {
+    let mut pair = Pair::new("pv3");
+    pair.start_keepalived(&keepalived_conf("BACKUP", 100));
+    let mut pharos = pair.start_pharos(&keepalived_conf("BACKUP", 150));
+    // Both start BACKUP; Pharos's master-down interval (3 + 106/256 s) is
+    // the shorter one, so it wins the first election.
+    let elected = pair.wait_for(Duration::from_secs(8), |p| p.has_vip(&p.ph));
+    assert!(elected.is_some(), "Pharos (priority 150) becomes MASTER");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!pair.has_vip(&pair.ka), "keepalived stays BACKUP");
+    // kill -9: no priority-0 advert; keepalived waits 3·1 + 156/256 s after
+    // the last advert, which was at most 1 s before the kill.
+    stop(&mut pharos, nix::sys::signal::Signal::SIGKILL);
+    let took = pair
+        .wait_for(Duration::from_secs(6), |p| p.has_vip(&p.ka))
+        .expect("keepalived takes over");
+    assert!(
+        took >= Duration::from_millis(2550) && took <= Duration::from_millis(3700),
+        "failover after kill -9 took {took:?}; expected 3.609 s after the last advert"
+    );
+    // Pharos comes back (it first clears the VIP it left behind) and preempts.
+    let mut pharos = pair.start_pharos(&keepalived_conf("BACKUP", 150));
+    let back = pair.wait_for(Duration::from_secs(8), |p| {
+        p.has_vip(&p.ph) && !p.has_vip(&p.ka)
+    });
+    assert!(back.is_some(), "Pharos preempts keepalived again");
+    // A clean stop sends priority 0: keepalived takes over after its skew.
+    std::thread::sleep(Duration::from_millis(1200));
+    stop(&mut pharos, nix::sys::signal::Signal::SIGTERM);
+    let took = pair
+        .wait_for(Duration::from_secs(3), |p| p.has_vip(&p.ka))
+        .expect("keepalived takes over");
+    assert!(
+        took <= Duration::from_millis(1000),
+        "clean handover took {took:?} (skew 0.609 s)"
+    );
+    assert!(!pair.has_vip(&pair.ph), "Pharos removed its VIP on SIGTERM");
 }

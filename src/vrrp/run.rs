@@ -109,9 +109,7 @@ pub fn run(
             }
         };
         let source = sockets[socket].1.source();
-        nodes.push(node(
-            vi, ifindex, mac, socket, source, group, cfg, &index_of,
-        ));
+        nodes.push(node(vi, ifindex, mac, socket, source, group, cfg, &links));
     }
     if nodes.is_empty() {
         return Err(RunError::Nothing);
@@ -126,46 +124,31 @@ pub fn run(
             let _ = rt.block_on(addr::remove(&handle, *ifindex, vip));
         }
     }
-    let mut out = Vec::new();
-    for i in 0..nodes.len() {
-        nodes[i]
-            .fsm
-            .handle(now(StdInstant::now()), Input::Startup, &mut out);
-        let actions = std::mem::take(&mut out);
-        act(
-            &mut nodes[i],
-            actions,
-            true,
-            &mut sockets,
-            &rt,
-            &handle,
-            log,
-        );
+    let mut io = Io {
+        sockets,
+        rt,
+        handle,
+        log,
+    };
+    for n in &mut nodes {
+        step(n, &mut io, now(StdInstant::now()), Input::Startup, true);
     }
     let mut buf = [0u8; 2048];
     while !stop.load(Ordering::Relaxed) {
         let t = StdInstant::now();
-        for i in 0..nodes.len() {
-            if nodes[i].fsm.deadline().is_some_and(|d| d <= now(t)) {
-                nodes[i].fsm.handle(now(t), Input::Timer, &mut out);
-                let actions = std::mem::take(&mut out);
-                act(
-                    &mut nodes[i],
-                    actions,
-                    false,
-                    &mut sockets,
-                    &rt,
-                    &handle,
-                    log,
-                );
+        for n in &mut nodes {
+            if n.fsm.deadline().is_some_and(|d| d <= now(t)) {
+                step(n, &mut io, now(t), Input::Timer, false);
             }
-            if nodes[i].garp_again.is_some_and(|g| g <= t) {
-                nodes[i].garp_again = None;
-                if nodes[i].fsm.state() == State::Master {
-                    announce(&nodes[i]);
+            if n.garp_again.is_some_and(|g| g <= t) {
+                n.garp_again = None;
+                if n.fsm.state() == State::Master {
+                    announce(n);
                 }
             }
         }
+        // Sleep until the next deadline, but wake at least every 100 ms to
+        // notice a stop request.
         let next = nodes
             .iter()
             .filter_map(|n| n.fsm.deadline())
@@ -173,35 +156,17 @@ pub fn run(
             .map(|d| Duration::from_micros(d.0.saturating_sub(now(StdInstant::now()).0)))
             .unwrap_or(Duration::from_millis(100))
             .min(Duration::from_millis(100));
-        let ready: Vec<usize> = {
-            let mut fds: Vec<PollFd> = sockets
-                .iter()
-                .map(|(_, s)| PollFd::new(s.as_fd(), PollFlags::POLLIN))
-                .collect();
-            let ms = u16::try_from(next.as_millis()).unwrap_or(100);
-            match poll(&mut fds, PollTimeout::from(ms)) {
-                Ok(0) | Err(_) => Vec::new(),
-                Ok(_) => (0..fds.len())
-                    .filter(|&i| {
-                        fds[i]
-                            .revents()
-                            .is_some_and(|r| r.contains(PollFlags::POLLIN))
-                    })
-                    .collect(),
-            }
-        };
-        for s in ready {
-            let Ok(Some(r)) = sockets[s].1.recv(&mut buf, Some(Duration::from_micros(1))) else {
+        for s in readable(&io.sockets, next) {
+            let Ok(Some(r)) = io.sockets[s]
+                .1
+                .recv(&mut buf, Some(Duration::from_micros(1)))
+            else {
                 continue;
             };
             let bytes = &buf[r.payload.0..r.payload.1];
             let Some(&vrid) = bytes.get(1) else { continue };
             let t = now(StdInstant::now());
-            for i in 0..nodes.len() {
-                let n = &nodes[i];
-                if n.socket != s || n.vrid != vrid {
-                    continue;
-                }
+            for n in nodes.iter_mut().filter(|n| n.socket == s && n.vrid == vrid) {
                 let ck = ChecksumContext {
                     src: IpAddr::V4(r.src),
                     dst: IpAddr::V4(r.dst),
@@ -215,36 +180,48 @@ pub fn run(
                     priority: advert.priority,
                     interval_centis: advert.interval_centis,
                 };
-                nodes[i].fsm.handle(t, input, &mut out);
-                let actions = std::mem::take(&mut out);
-                act(
-                    &mut nodes[i],
-                    actions,
-                    false,
-                    &mut sockets,
-                    &rt,
-                    &handle,
-                    log,
-                );
+                step(n, &mut io, t, input, false);
             }
         }
     }
-    for i in 0..nodes.len() {
-        nodes[i]
-            .fsm
-            .handle(now(StdInstant::now()), Input::Stop, &mut out);
-        let actions = std::mem::take(&mut out);
-        act(
-            &mut nodes[i],
-            actions,
-            false,
-            &mut sockets,
-            &rt,
-            &handle,
-            log,
-        );
+    for n in &mut nodes {
+        step(n, &mut io, now(StdInstant::now()), Input::Stop, false);
     }
     Ok(())
+}
+
+/// What carrying out actions needs.
+struct Io<'l> {
+    sockets: Vec<(String, VrrpSocket)>,
+    rt: tokio::runtime::Runtime,
+    handle: rtnetlink::Handle,
+    log: &'l mut dyn FnMut(&str),
+}
+
+/// One event into a node's state machine, and its actions carried out.
+fn step(n: &mut Node, io: &mut Io<'_>, at: fsm::Instant, input: Input, init: bool) {
+    let mut out = Vec::new();
+    n.fsm.handle(at, input, &mut out);
+    act(n, out, init, io);
+}
+
+/// Indexes of the sockets with a datagram waiting, after at most `wait`.
+fn readable(sockets: &[(String, VrrpSocket)], wait: Duration) -> Vec<usize> {
+    let mut fds: Vec<PollFd> = sockets
+        .iter()
+        .map(|(_, s)| PollFd::new(s.as_fd(), PollFlags::POLLIN))
+        .collect();
+    let ms = u16::try_from(wait.as_millis()).unwrap_or(100);
+    match poll(&mut fds, PollTimeout::from(ms)) {
+        Ok(0) | Err(_) => Vec::new(),
+        Ok(_) => (0..fds.len())
+            .filter(|&i| {
+                fds[i]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLIN))
+            })
+            .collect(),
+    }
 }
 
 fn v4(a: IpAddr) -> Option<Ipv4Addr> {
@@ -263,7 +240,7 @@ fn node(
     source: Ipv4Addr,
     group: Ipv4Addr,
     cfg: &KeepalivedConfig,
-    index_of: &dyn Fn(&str) -> Option<(u32, Option<[u8; 6]>)>,
+    links: &[addr::Link],
 ) -> Node {
     let version = if vi.version == 3 {
         Version::V3
@@ -299,7 +276,7 @@ fn node(
         .chain(vi.excluded_vips.iter())
         .filter_map(|v| {
             let idx = match &v.dev {
-                Some(dev) => index_of(dev)?.0,
+                Some(dev) => links.iter().find(|l| l.name == *dev)?.index,
                 None => ifindex,
             };
             Some((idx, v.clone()))
@@ -335,15 +312,13 @@ fn node(
 }
 
 /// Carries out the state machine's actions for one node.
-fn act(
-    n: &mut Node,
-    actions: Vec<Action>,
-    init: bool,
-    sockets: &mut [(String, VrrpSocket)],
-    rt: &tokio::runtime::Runtime,
-    handle: &rtnetlink::Handle,
-    log: &mut dyn FnMut(&str),
-) {
+fn act(n: &mut Node, actions: Vec<Action>, init: bool, io: &mut Io<'_>) {
+    let Io {
+        sockets,
+        rt,
+        handle,
+        log,
+    } = io;
     for a in actions {
         match a {
             Action::SendAdvert { priority } => {
