@@ -197,6 +197,25 @@ pub struct VirtualAddress {
     pub flags: Vec<String>,
 }
 
+impl VirtualAddress {
+    /// An address with keepalived's defaults: no options, `nodad` for IPv6.
+    pub fn new(prefix: Prefix) -> Self {
+        VirtualAddress {
+            prefix,
+            dev: None,
+            broadcast: None,
+            scope: None,
+            label: None,
+            peer: None,
+            nodad: prefix.addr.is_ipv6(),
+            no_track: false,
+            preferred_lft_forever: false,
+            use_vmac: false,
+            flags: Vec::new(),
+        }
+    }
+}
+
 /// A unicast peer with its optional TTL window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UnicastPeer {

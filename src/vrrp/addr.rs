@@ -466,19 +466,7 @@ mod tests {
 
     fn vip(s: &str) -> VirtualAddress {
         let prefix = crate::conf::keepalived::values::prefix(s).expect("test prefix");
-        VirtualAddress {
-            prefix,
-            dev: None,
-            broadcast: None,
-            scope: None,
-            label: None,
-            peer: None,
-            nodad: prefix.addr.is_ipv6(),
-            no_track: false,
-            preferred_lft_forever: false,
-            use_vmac: false,
-            flags: Vec::new(),
-        }
+        VirtualAddress::new(prefix)
     }
 
     fn attrs(m: &AddressMessage) -> &[AddressAttribute] {

@@ -418,19 +418,7 @@ pub(super) fn address(lw: &mut Lower<'_>, e: &Entry) -> Option<VirtualAddress> {
         );
         return None;
     };
-    let mut a = VirtualAddress {
-        prefix,
-        dev: None,
-        broadcast: None,
-        scope: None,
-        label: None,
-        peer: None,
-        nodad: prefix.addr.is_ipv6(),
-        no_track: false,
-        preferred_lft_forever: false,
-        use_vmac: false,
-        flags: Vec::new(),
-    };
+    let mut a = VirtualAddress::new(prefix);
     let mut words = e.words[1..].iter();
     while let Some(w) = words.next() {
         match w.as_str() {
