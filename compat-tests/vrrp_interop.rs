@@ -446,3 +446,41 @@ fn seed_pair_two_pharos_needs_root() {
     let mut pair = Pair::new("ps2");
     seed_pair(&mut pair, true);
 }
+
+#[test]
+fn track_script_weight_moves_the_master_needs_root() {
+    let mut pair = Pair::new("pv4");
+    let down = pair.dir.join("down");
+    pair.start_keepalived(&keepalived_conf("BACKUP", 100));
+    // Pharos 150 tracks a script with weight -60: while it fails, Pharos
+    // advertises 90 and keepalived (100) must preempt it.
+    let conf = keepalived_conf("BACKUP", 150).replace(
+        "  virtual_router_id 51\n",
+        "  virtual_router_id 51\n  track_script {\n    chk_down\n  }\n",
+    );
+    let conf = format!(
+        "global_defs {{\n  enable_script_security\n  script_user root\n}}\nvrrp_script chk_down {{\n  script \"/bin/sh -c 'test ! -e {}'\"\n  interval 1\n  weight -60\n}}\n{conf}",
+        down.display()
+    );
+    let mut pharos = pair.start_pharos(&conf);
+    assert!(
+        pair.wait_for(Duration::from_secs(8), |p| p.has_vip(&p.ph))
+            .is_some(),
+        "Pharos (150) is MASTER while its script succeeds"
+    );
+    std::fs::write(&down, "").expect("touch");
+    assert!(
+        pair.wait_for(Duration::from_secs(8), |p| p.has_vip(&p.ka)
+            && !p.has_vip(&p.ph))
+            .is_some(),
+        "the failing script (weight -60 → 90) hands the VIP to keepalived (100)"
+    );
+    std::fs::remove_file(&down).expect("rm");
+    assert!(
+        pair.wait_for(Duration::from_secs(8), |p| p.has_vip(&p.ph)
+            && !p.has_vip(&p.ka))
+            .is_some(),
+        "back at 150, Pharos preempts"
+    );
+    stop(&mut pharos, nix::sys::signal::Signal::SIGTERM);
+}

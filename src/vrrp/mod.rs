@@ -8,4 +8,5 @@ pub mod garp;
 pub mod net;
 pub mod packet;
 pub mod run;
+pub mod script;
 pub mod track;

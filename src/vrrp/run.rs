@@ -6,6 +6,8 @@
 use super::fsm::{self, Action, Input, Instance, State};
 use super::net::VrrpSocket;
 use super::packet::{self, Advert, AdvertAuth, ChecksumContext, Expect, Version};
+use super::script::Runner;
+use super::track::{self, Status};
 use super::{addr, garp};
 use crate::model::Script;
 use crate::model::keepalived::{
@@ -51,6 +53,23 @@ struct Node {
     /// A second GARP burst due at this time.
     garp_again: Option<StdInstant>,
     announcer: Option<garp::Sender>,
+    /// Configured priority before tracking.
+    base_priority: u8,
+    trackers: Vec<Tracker>,
+    /// The last verdict applied, to send only changes.
+    verdict: Option<track::Verdict>,
+}
+
+/// What an instance tracks: an interface's link state or a vrrp_script.
+struct Tracker {
+    object: Object,
+    weight: i32,
+    reverse: bool,
+}
+
+enum Object {
+    Interface(String),
+    Script(usize),
 }
 
 /// Runs every IPv4 `vrrp_instance` until `stop` is set, then leaves as
@@ -130,12 +149,50 @@ pub fn run(
         handle,
         log,
     };
+    // Only scripts some instance tracks are run (as keepalived does).
+    let mut runners: Vec<Option<Runner>> = cfg
+        .scripts
+        .iter()
+        .enumerate()
+        .map(|(i, sc)| {
+            let used = nodes.iter().any(|n| {
+                n.trackers
+                    .iter()
+                    .any(|t| matches!(t.object, Object::Script(j) if j == i))
+            });
+            if used {
+                Runner::new(sc, StdInstant::now())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut links = links;
+    let mut links_at = StdInstant::now();
     for n in &mut nodes {
         step(n, &mut io, now(StdInstant::now()), Input::Startup, true);
+        evaluate(n, &mut io, now(StdInstant::now()), &links, &runners);
     }
     let mut buf = [0u8; 2048];
     while !stop.load(Ordering::Relaxed) {
         let t = StdInstant::now();
+        // Tracking: script results as they come, link states every second.
+        let mut changed = false;
+        for r in runners.iter_mut().flatten() {
+            changed |= r.poll(t).is_some();
+        }
+        if t.duration_since(links_at) >= Duration::from_secs(1) {
+            links_at = t;
+            if let Ok(fresh) = io.rt.block_on(addr::links(&io.handle)) {
+                changed |= fresh != links;
+                links = fresh;
+            }
+        }
+        if changed {
+            for n in &mut nodes {
+                evaluate(n, &mut io, now(t), &links, &runners);
+            }
+        }
         for n in &mut nodes {
             if n.fsm.deadline().is_some_and(|d| d <= now(t)) {
                 step(n, &mut io, now(t), Input::Timer, false);
@@ -308,6 +365,94 @@ fn node(
         garp_delay: vi.garp.master_delay.to_std(),
         garp_again: None,
         announcer: mac.and_then(|m| garp::Sender::open(ifindex, m, false).ok()),
+        base_priority: vi.priority,
+        trackers: trackers(vi, cfg),
+        verdict: None,
+    }
+}
+
+/// The instance's trackers: its own interface (unless `dont_track_primary`,
+/// weight 0), `track_interface` entries and `track_script` entries (a
+/// script's own weight applies unless the entry gives one).
+fn trackers(vi: &VrrpInstance, cfg: &KeepalivedConfig) -> Vec<Tracker> {
+    let mut out = Vec::new();
+    if let (Some(ifname), false) = (&vi.interface, vi.dont_track_primary) {
+        out.push(Tracker {
+            object: Object::Interface(ifname.clone()),
+            weight: 0,
+            reverse: false,
+        });
+    }
+    for t in &vi.track.interfaces {
+        out.push(Tracker {
+            object: Object::Interface(t.name.clone()),
+            weight: t.weight,
+            reverse: t.reverse,
+        });
+    }
+    for t in &vi.track.scripts {
+        let Some(i) = cfg.scripts.iter().position(|s| s.name == t.name) else {
+            continue;
+        };
+        let script = &cfg.scripts[i];
+        let (weight, reverse) = if t.weight == 0 && !t.reverse {
+            (script.weight, script.reverse)
+        } else {
+            (t.weight, t.reverse)
+        };
+        out.push(Tracker {
+            object: Object::Script(i),
+            weight,
+            reverse,
+        });
+    }
+    out
+}
+
+/// Applies tracking to a node: FAULT, back from FAULT, or a new priority.
+fn evaluate(
+    n: &mut Node,
+    io: &mut Io<'_>,
+    at: fsm::Instant,
+    links: &[addr::Link],
+    runners: &[Option<Runner>],
+) {
+    let tracked: Vec<track::Tracked> = n
+        .trackers
+        .iter()
+        .map(|t| {
+            let status = match &t.object {
+                Object::Interface(name) => match links.iter().find(|l| l.name == *name) {
+                    Some(l) if l.is_up() => Status::Up,
+                    _ => Status::Down,
+                },
+                Object::Script(i) => runners
+                    .get(*i)
+                    .and_then(Option::as_ref)
+                    .map_or(Status::Unknown, Runner::status),
+            };
+            track::Tracked {
+                weight: t.weight,
+                reverse: t.reverse,
+                status,
+            }
+        })
+        .collect();
+    let verdict = track::verdict(n.base_priority, &tracked);
+    if n.verdict == Some(verdict) {
+        return;
+    }
+    let before = n.verdict.replace(verdict);
+    match verdict {
+        track::Verdict::Fault => step(n, io, at, Input::Fault(true), false),
+        track::Verdict::Priority(p) => {
+            if before == Some(track::Verdict::Fault) {
+                step(n, io, at, Input::Fault(false), false);
+            }
+            if p != n.fsm.priority() {
+                step(n, io, at, Input::Priority(p), false);
+            }
+        }
     }
 }
 
