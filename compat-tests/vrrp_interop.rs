@@ -484,3 +484,45 @@ fn track_script_weight_moves_the_master_needs_root() {
     );
     stop(&mut pharos, nix::sys::signal::Signal::SIGTERM);
 }
+
+/// A VRRPv3 unicast instance: the checksum's pseudo-header uses the peer.
+fn unicast_v3_conf(priority: u8, me: &str, peer: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 52\n  priority {priority}\n  advert_int 1\n  version 3\n  unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n  virtual_ipaddress {{\n    {VIP}/32\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn unicast_v3_mixed_pair_elects_and_fails_over_needs_root() {
+    let mut pair = Pair::new("pv5");
+    pair.start_keepalived(&unicast_v3_conf(100, "198.51.100.1", "198.51.100.2"));
+    let mut pharos = pair.start_pharos(&unicast_v3_conf(150, "198.51.100.2", "198.51.100.1"));
+    assert!(
+        pair.wait_for(Duration::from_secs(8), |p| p.has_vip(&p.ph))
+            .is_some(),
+        "Pharos (150) wins over unicast VRRPv3"
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        !pair.has_vip(&pair.ka),
+        "keepalived accepts Pharos's unicast v3 adverts (checksum over the peer address) and stays BACKUP"
+    );
+    stop(&mut pharos, nix::sys::signal::Signal::SIGTERM);
+    let took = pair
+        .wait_for(Duration::from_secs(3), |p| p.has_vip(&p.ka))
+        .expect("keepalived takes over after Pharos's priority-0 advert");
+    assert!(
+        took <= Duration::from_millis(1000),
+        "handover took {took:?}"
+    );
+    // And Pharos accepts keepalived's unicast adverts: back as a lower-priority
+    // node it stays BACKUP.
+    let mut pharos = pair.start_pharos(&unicast_v3_conf(50, "198.51.100.2", "198.51.100.1"));
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !pair.has_vip(&pair.ph),
+        "Pharos (50) stays BACKUP behind keepalived (100)"
+    );
+    assert!(pair.has_vip(&pair.ka));
+    stop(&mut pharos, nix::sys::signal::Signal::SIGTERM);
+}
