@@ -101,14 +101,6 @@ impl Pair {
         self.keepalived = Some(child);
     }
 
-    fn keepalived_has_vip(&self) -> bool {
-        let out = Command::new("ip")
-            .args(["-n", &self.ka, "-o", "-4", "addr", "show", "dev", "eth0"])
-            .output();
-        out.map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {VIP}/")))
-            .unwrap_or(false)
-    }
-
     /// Runs `f` on a thread that has entered the Pharos namespace.
     fn in_pharos_ns<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
         let ns = File::open(format!("/var/run/netns/{}", self.ph)).expect("netns file");
@@ -165,11 +157,7 @@ impl Pair {
     }
 
     fn has_addr(&self, ns: &str, addr: &str) -> bool {
-        let out = Command::new("ip")
-            .args(["-n", ns, "-o", "-4", "addr", "show", "dev", "eth0"])
-            .output();
-        out.map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {addr}/")))
-            .unwrap_or(false)
+        ns_has_addr(ns, addr)
     }
 
     /// Polls every 5 ms until `cond` holds; the time it took.
@@ -183,6 +171,15 @@ impl Pair {
         }
         None
     }
+}
+
+/// Whether `addr` is on eth0 in namespace `ns`.
+fn ns_has_addr(ns: &str, addr: &str) -> bool {
+    let out = Command::new("ip")
+        .args(["-n", ns, "-o", "-4", "addr", "show", "dev", "eth0"])
+        .output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {addr}/")))
+        .unwrap_or(false)
 }
 
 /// Stops a child we started (by pid) and waits for it.
@@ -281,16 +278,8 @@ fn keepalived_adverts_validate_and_match_our_bytes_needs_root() {
 fn our_adverts_hold_keepalived_in_backup_and_priority_zero_hands_over_needs_root() {
     let mut pair = Pair::new("pv2");
     pair.start_keepalived(&keepalived_conf("BACKUP", 100));
-    let ka_has_vip = {
-        let ka = pair.ka.clone();
-        move || {
-            let out = Command::new("ip")
-                .args(["-n", &ka, "-o", "-4", "addr", "show", "dev", "eth0"])
-                .output();
-            out.map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {VIP}/")))
-                .unwrap_or(false)
-        }
-    };
+    let ka = pair.ka.clone();
+    let ka_has_vip = move || ns_has_addr(&ka, VIP);
     // Pharos advertises priority 200 every second for 7 s (keepalived's
     // master-down interval is 3 × 1 + 156/256 s), watching keepalived.
     let (took_vip, handover) = pair.in_pharos_ns(move || {
@@ -334,7 +323,7 @@ fn our_adverts_hold_keepalived_in_backup_and_priority_zero_hands_over_needs_root
         handover < Duration::from_millis(1500),
         "handover took {handover:?} (skew is 0.609 s)"
     );
-    assert!(pair.keepalived_has_vip());
+    assert!(pair.has_vip(&pair.ka));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use super::acl::split_condition;
 use super::section::{Line, Reader};
 use super::values::{AddrUse, atol, parse_address, parse_time, time_error_message};
 use crate::model::haproxy::{
-    Acl, AclRef, Bind, BindOptions, CondTerm, Condition, HttpAction, HttpRule, NameMatch,
+    Acl, AclRef, Bind, BindOptions, CondTerm, Condition, HttpAction, NameMatch,
 };
 
 /// The deprecation warning text.
@@ -447,21 +447,7 @@ impl Reader<'_> {
             (Some(c), Some(_)) => Some(c),
         };
         self.warn(&line.loc, line.span, accepted_as(kw, "2.1", modern));
-        if !response {
-            self.warn_misplaced(line, super::rules::RuleFamily::HttpRequest);
-        }
-        let rule = HttpRule {
-            line: line.span.line,
-            action,
-            cond,
-        };
-        if let Some(p) = self.cur_proxy_mut() {
-            if response {
-                p.http_response.push(rule)
-            } else {
-                p.http_request.push(rule)
-            }
-        }
+        self.push_http_rule(line, response, action, cond);
     }
 }
 

@@ -6,7 +6,7 @@
 use super::acl::split_condition;
 use super::actions::{action_len, parse_http_action, parse_redirect};
 use super::section::{Current, Line, Reader};
-use crate::model::haproxy::{HttpAction, HttpRule, TcpAction, TcpRule};
+use crate::model::haproxy::{Condition, HttpAction, HttpRule, TcpAction, TcpRule};
 
 impl Reader<'_> {
     /// `http-request …` / `http-response …`.
@@ -51,6 +51,18 @@ impl Reader<'_> {
             let what = format!("'{kw} {name}'");
             self.not_active(line, &what);
         }
+        self.push_http_rule(line, response, action, cond);
+    }
+
+    /// Adds an `http-request`/`http-response` rule to the current proxy
+    /// (request rules are checked for their place among the others).
+    pub(super) fn push_http_rule(
+        &mut self,
+        line: &Line,
+        response: bool,
+        action: HttpAction,
+        cond: Option<Condition>,
+    ) {
         if !response {
             self.warn_misplaced(line, RuleFamily::HttpRequest);
         }

@@ -92,34 +92,30 @@ static MISC_CHECK: &[Keyword] = checker!(
     line("user", Check::Words1),
 );
 
+/// The keywords of a `url { }` block, plus any of the checker's own.
+macro_rules! url {
+    ($($own:expr),* $(,)?) => {
+        &[
+            line("path", Check::Word),
+            line("digest", Check::Word),
+            line("status_code", Check::Words1),
+            line("virtualhost", Check::Word),
+            line("regex", Check::Word),
+            line("regex_no_match", Check::None),
+            line("regex_options", Check::Words1),
+            line("regex_min_offset", Check::Int { min: 0, max: U32 }),
+            line("regex_max_offset", Check::Int { min: 0, max: U32 }),
+            line("regex_stack", Check::Int { min: 0, max: U32 }),
+            $($own),*
+        ]
+    };
+}
+
 /// One `url { }` of HTTP_GET.
-static HTTP_URL: &[Keyword] = &[
-    line("path", Check::Word),
-    line("digest", Check::Word),
-    line("status_code", Check::Words1),
-    line("virtualhost", Check::Word),
-    line("regex", Check::Word),
-    line("regex_no_match", Check::None),
-    line("regex_options", Check::Words1),
-    line("regex_min_offset", Check::Int { min: 0, max: U32 }),
-    line("regex_max_offset", Check::Int { min: 0, max: U32 }),
-    line("regex_stack", Check::Int { min: 0, max: U32 }),
-];
+static HTTP_URL: &[Keyword] = url!();
 
 /// One `url { }` of SSL_GET: HTTP_GET's plus `tls_compliant`.
-static SSL_URL: &[Keyword] = &[
-    line("path", Check::Word),
-    line("digest", Check::Word),
-    line("status_code", Check::Words1),
-    line("virtualhost", Check::Word),
-    line("regex", Check::Word),
-    line("regex_no_match", Check::None),
-    line("regex_options", Check::Words1),
-    line("regex_min_offset", Check::Int { min: 0, max: U32 }),
-    line("regex_max_offset", Check::Int { min: 0, max: U32 }),
-    line("regex_stack", Check::Int { min: 0, max: U32 }),
-    line("tls_compliant", Check::OptBool),
-];
+static SSL_URL: &[Keyword] = url!(line("tls_compliant", Check::OptBool));
 
 const HTTP_PROTOCOLS: Check = Check::OneOf(&["1.0", "1.1", "1.0C", "1.0c"]);
 
