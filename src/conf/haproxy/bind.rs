@@ -2,7 +2,7 @@
 
 use super::section::{Line, Reader};
 use super::tokenize::expand_env;
-use super::values::{AddrUse, atou, did_you_mean, parse_address, parse_time};
+use super::values::{AddrUse, atou, parse_address, parse_time, suggestion};
 use crate::model::haproxy::{Bind, BindOptions};
 
 /// Bind options without a value.
@@ -170,9 +170,7 @@ impl Reader<'_> {
                 continue;
             }
             if !VALUED.contains(&kw.as_str()) {
-                let hint = did_you_mean(&kw, FLAGS.iter().chain(VALUED.iter()).copied())
-                    .map(|s| format!("; did you mean '{s}' maybe ?"))
-                    .unwrap_or_default();
+                let hint = suggestion(&kw, FLAGS.iter().chain(VALUED.iter()).copied());
                 self.alert(
                     &line.loc,
                     line.span,

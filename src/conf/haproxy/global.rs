@@ -3,7 +3,7 @@
 
 use super::section::{Line, Reader};
 use super::tokenize::expand_env;
-use super::values::{self, AddrUse, atou, did_you_mean, parse_address};
+use super::values::{self, AddrUse, atou, parse_address, suggestion};
 use crate::model::haproxy::{EnvChange, LogAddress, LogTarget, RawDirective, StatsSocket};
 use std::path::PathBuf;
 
@@ -487,9 +487,7 @@ impl Reader<'_> {
             }
             k => {
                 let all = ACTIVE.iter().chain(LATER.iter()).copied();
-                let hint = did_you_mean(k, all)
-                    .map(|s| format!("; did you mean '{s}' maybe ?"))
-                    .unwrap_or_default();
+                let hint = suggestion(k, all);
                 self.alert(
                     &loc,
                     span,

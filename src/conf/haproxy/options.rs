@@ -4,7 +4,7 @@
 //! may be negated. Must not touch other proxy keywords.
 
 use super::section::{Current, Line, Reader};
-use super::values::{atol, did_you_mean, parse_network};
+use super::values::{atol, parse_network, suggestion};
 use crate::model::haproxy::{
     ForwardFor, HttpConnectionMode, LogOption, NamedCheck, OriginalTo, ProxyKind, ProxyOptions,
 };
@@ -207,9 +207,7 @@ impl Reader<'_> {
                 .iter()
                 .map(|(n, _)| *n)
                 .chain(ARG_OPTIONS.iter().copied());
-            let hint = did_you_mean(&name, all)
-                .map(|s| format!("; did you mean '{s}' maybe ?"))
-                .unwrap_or_default();
+            let hint = suggestion(&name, all);
             self.alert(
                 &line.loc,
                 line.span,

@@ -8,7 +8,7 @@
 use super::global::parse_log_target;
 use super::options::OptionMode;
 use super::section::{Current, Line, Reader};
-use super::values::{atol, atou, did_you_mean, parse_time, time_error_message};
+use super::values::{atol, atou, parse_time, suggestion, time_error_message};
 use crate::model::common::Duration;
 use crate::model::haproxy::{
     Capture, CaptureKind, ErrorFile, Mode, Proxy, ProxyKind, ProxyLog, RawDirective,
@@ -426,9 +426,7 @@ impl Reader<'_> {
             k if LATER.contains(&k) => self.record_later(line),
             k => {
                 let sect = self.section_kw();
-                let hint = did_you_mean(k, ACTIVE.iter().chain(LATER.iter()).copied())
-                    .map(|s| format!("; did you mean '{s}' maybe ?"))
-                    .unwrap_or_default();
+                let hint = suggestion(k, ACTIVE.iter().chain(LATER.iter()).copied());
                 self.alert(
                     &loc,
                     span,

@@ -5,7 +5,7 @@
 use super::section::{Current, Line, Reader};
 use super::tokenize::expand_env;
 use super::values::{
-    AddrUse, atol, atou, did_you_mean, parse_address, parse_time, time_error_message,
+    AddrUse, atol, atou, parse_address, parse_time, suggestion, time_error_message,
 };
 use crate::model::common::{Endpoint, Host};
 use crate::model::haproxy::{ProxyKind, Server, ServerParams};
@@ -260,9 +260,7 @@ impl Reader<'_> {
                 continue;
             }
             if !VALUED.contains(&kw.as_str()) {
-                let hint = did_you_mean(&kw, FLAGS.iter().chain(VALUED.iter()).copied())
-                    .map(|s| format!("; did you mean '{s}' maybe ?"))
-                    .unwrap_or_default();
+                let hint = suggestion(&kw, FLAGS.iter().chain(VALUED.iter()).copied());
                 self.alert_bare(
                     &line.loc,
                     line.span,

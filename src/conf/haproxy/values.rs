@@ -367,6 +367,14 @@ pub fn did_you_mean<'a>(
     (d > 0 && d <= limit).then_some(c)
 }
 
+/// The `; did you mean 'X' maybe ?` tail haproxy appends to an unknown
+/// keyword's message (empty without a close candidate).
+pub fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    did_you_mean(word, candidates)
+        .map(|s| format!("; did you mean '{s}' maybe ?"))
+        .unwrap_or_default()
+}
+
 /// Optimal-string-alignment distance (transpositions count as one edit).
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
