@@ -9,7 +9,7 @@
 //!   keepalived takes over after `kill -9` of Pharos within 3·adv + skew and
 //!   after a clean stop within the skew.
 
-use pharos::vrrp::net::VrrpSocket;
+use pharos::vrrp::net::Ipv4Socket;
 use pharos::vrrp::packet::{self, Advert, AdvertAuth, ChecksumContext, Expect, Version};
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
@@ -235,7 +235,7 @@ fn keepalived_adverts_validate_and_match_our_bytes_needs_root() {
     let mut pair = Pair::new("pv1");
     pair.start_keepalived(&keepalived_conf("MASTER", 255));
     let got = pair.in_pharos_ns(|| {
-        let sock = VrrpSocket::open("eth0", None, Some(GROUP)).expect("raw socket");
+        let sock = Ipv4Socket::open("eth0", None, Some(GROUP)).expect("raw socket");
         let mut buf = [0u8; 1500];
         let deadline = Instant::now() + Duration::from_secs(8);
         while Instant::now() < deadline {
@@ -248,10 +248,10 @@ fn keepalived_adverts_validate_and_match_our_bytes_needs_root() {
     });
     let (r, bytes) = got.expect("an advert from keepalived within 8 s");
     assert_eq!(r.ttl, 255);
-    assert_eq!(r.dst, GROUP);
+    assert_eq!(r.dst, IpAddr::V4(GROUP));
     let ck = ChecksumContext {
-        src: IpAddr::V4(r.src),
-        dst: IpAddr::V4(r.dst),
+        src: r.src,
+        dst: r.dst,
         v3_as_v2: false,
     };
     let want = Expect {
@@ -283,7 +283,7 @@ fn our_adverts_hold_keepalived_in_backup_and_priority_zero_hands_over_needs_root
     // Pharos advertises priority 200 every second for 7 s (keepalived's
     // master-down interval is 3 × 1 + 156/256 s), watching keepalived.
     let (took_vip, handover) = pair.in_pharos_ns(move || {
-        let mut sock = VrrpSocket::open("eth0", None, Some(GROUP)).expect("raw socket");
+        let mut sock = Ipv4Socket::open("eth0", None, Some(GROUP)).expect("raw socket");
         let src = IpAddr::V4(sock.source());
         let ck = ChecksumContext {
             src,

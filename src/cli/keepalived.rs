@@ -252,32 +252,47 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if outcome.aborted {
         return 2;
     }
-    run(&a, &path, &outcome)
+    run(&a, &path, outcome, &opts)
 }
 
-/// Daemon mode: runs the VRRP instances in the foreground until SIGTERM or
-/// SIGINT (forking, reload, IPVS and checkers arrive with later work).
-fn run(a: &Args, path: &str, outcome: &keepalived::Outcome) -> i32 {
-    let say = |m: &str| eprintln!("{}", crate::daemon::console_line(m));
-    say(&format!(
-        "Starting Keepalived v2.2.7 (Pharos {})",
-        env!("CARGO_PKG_VERSION")
-    ));
-    say(&format!("Configuration file {path}"));
+/// Daemon mode: runs the VRRP instances until SIGTERM or SIGINT, in the
+/// foreground with `-n`, else detached (fork, setsid, chdir /). Logs go to
+/// syslog (`-S` facility, none with `-G`) and with `-l` to the console.
+/// SIGHUP re-reads the file; a configuration that cannot be used keeps the
+/// running one.
+fn run(a: &Args, path: &str, outcome: keepalived::Outcome, opts: &Options) -> i32 {
+    let facility = a
+        .log_facility
+        .as_deref()
+        .and_then(crate::daemon::syslog::facility)
+        .unwrap_or(3);
+    let parent = crate::daemon::Log::new(a.log_console, a.no_syslog, "Keepalived", facility);
+    let vrrp = crate::daemon::Log::new(a.log_console, a.no_syslog, "Keepalived_vrrp", facility);
+    let say = |m: &str| parent.say(m);
     if outcome.config.instances.is_empty() {
         say(
             "Keepalived: no vrrp_instance to run; the IPVS runtime is not part of this Pharos build yet.",
         );
         return 1;
     }
-    let pid = a
-        .pid_file
-        .clone()
-        .unwrap_or_else(|| "/run/keepalived.pid".into());
-    let vrrp_pid = a
-        .vrrp_pid_file
-        .clone()
-        .unwrap_or_else(|| "/run/vrrp.pid".into());
+    // Paths must survive the chdir of daemon mode.
+    let absolute = |p: &str| {
+        std::path::absolute(p).map_or_else(|_| p.to_string(), |x| x.display().to_string())
+    };
+    let path = absolute(path);
+    let pid = absolute(a.pid_file.as_deref().unwrap_or("/run/keepalived.pid"));
+    let vrrp_pid = absolute(a.vrrp_pid_file.as_deref().unwrap_or("/run/vrrp.pid"));
+    if !a.dont_fork
+        && let Err(e) = nix::unistd::daemon(false, a.log_console)
+    {
+        say(&format!("Unable to daemonize: {e}"));
+        return 1;
+    }
+    say(&format!(
+        "Starting Keepalived v2.2.7 (Pharos {})",
+        env!("CARGO_PKG_VERSION")
+    ));
+    say(&format!("Configuration file {path}"));
     let _pidfiles = match (
         crate::daemon::PidFile::create(std::path::Path::new(&pid)),
         crate::daemon::PidFile::create(std::path::Path::new(&vrrp_pid)),
@@ -288,15 +303,29 @@ fn run(a: &Args, path: &str, outcome: &keepalived::Outcome) -> i32 {
             return 1;
         }
     };
-    let stop = match crate::daemon::stop_flag() {
-        Ok(f) => f,
+    let signals = match crate::daemon::Signals::install() {
+        Ok(s) => s,
         Err(e) => {
             say(&format!("Unable to install signal handlers: {e}"));
             return 1;
         }
     };
     say("Startup complete");
-    let result = crate::vrrp::run::run(&outcome.config, &stop, &mut |m| say(m));
+    let mut reload = || {
+        let o = keepalived::read_file(&path, opts);
+        for d in &o.diagnostics {
+            vrrp.say(&o.render(d));
+        }
+        let unusable = o.aborted || o.status().exit_code() == 4 || o.config.instances.is_empty();
+        (!unusable).then_some(o.config)
+    };
+    let control = crate::vrrp::run::Control {
+        signals: &signals,
+        reload: &mut reload,
+        log: &mut |m| vrrp.say(m),
+        keep_vips: a.dont_release_vrrp,
+    };
+    let result = crate::vrrp::run::run(outcome.config, control);
     match result {
         Ok(()) => {
             say("Stopped");

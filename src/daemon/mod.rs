@@ -1,6 +1,8 @@
 //! Process plumbing shared by both personalities: pid files, stop signals,
 //! and keepalived's console log line format.
 
+pub mod syslog;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -37,6 +39,78 @@ pub fn stop_flag() -> std::io::Result<Arc<AtomicBool>> {
         signal_hook::flag::register(sig, Arc::clone(&flag))?;
     }
     Ok(flag)
+}
+
+/// The signals a keepalived-style daemon acts on, each as a flag the
+/// signal handler sets and the main loop takes (reference/keepalived.md
+/// §5.2): stop (SIGTERM/SIGINT), reload (SIGHUP), data dump (SIGUSR1),
+/// stats (SIGUSR2), stats-and-clear (SIGRTMAX-1), JSON (SIGRTMIN+2).
+pub struct Signals {
+    pub stop: Arc<AtomicBool>,
+    pub reload: Arc<AtomicBool>,
+    pub data: Arc<AtomicBool>,
+    pub stats: Arc<AtomicBool>,
+    pub stats_clear: Arc<AtomicBool>,
+    pub json: Arc<AtomicBool>,
+}
+
+impl Signals {
+    /// Installs the handlers.
+    pub fn install() -> std::io::Result<Signals> {
+        use signal_hook::consts::{SIGHUP, SIGUSR1, SIGUSR2};
+        let s = Signals {
+            stop: stop_flag()?,
+            reload: Arc::default(),
+            data: Arc::default(),
+            stats: Arc::default(),
+            stats_clear: Arc::default(),
+            json: Arc::default(),
+        };
+        let flags = [
+            (SIGHUP, &s.reload),
+            (SIGUSR1, &s.data),
+            (SIGUSR2, &s.stats),
+            (libc::SIGRTMAX() - 1, &s.stats_clear),
+            (libc::SIGRTMIN() + 2, &s.json),
+        ];
+        for (sig, flag) in flags {
+            signal_hook::flag::register(sig, Arc::clone(flag))?;
+        }
+        Ok(s)
+    }
+
+    /// Whether `flag` was raised since the last look (and lowers it).
+    pub fn take(flag: &AtomicBool) -> bool {
+        flag.swap(false, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Where a keepalived-style daemon's lines go: the console (`-l`, with
+/// keepalived's time prefix) and/or syslog under an ident.
+pub struct Log {
+    console: bool,
+    syslog: Option<syslog::Syslog>,
+}
+
+impl Log {
+    /// A log to the console when `console`, and to `/dev/log` under
+    /// `ident` with `facility` unless `no_syslog` (or no syslog daemon).
+    pub fn new(console: bool, no_syslog: bool, ident: &str, facility: u8) -> Log {
+        let syslog = (!no_syslog)
+            .then(|| syslog::Syslog::unix(Path::new("/dev/log"), ident, facility).ok())
+            .flatten();
+        Log { console, syslog }
+    }
+
+    /// Logs one line.
+    pub fn say(&self, message: &str) {
+        if self.console {
+            eprintln!("{}", console_line(message));
+        }
+        if let Some(s) = &self.syslog {
+            s.send(syslog::Severity::Info, message);
+        }
+    }
 }
 
 /// keepalived's console prefix: `Tue Nov 24 19:43:21 2026: ` (UTC).

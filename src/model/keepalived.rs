@@ -83,6 +83,25 @@ pub struct GlobalDefs {
     pub other: Vec<RawOption>,
 }
 
+impl GlobalDefs {
+    /// The user scripts run as when they name none: `script_user`, else
+    /// `keepalived_script` when that user exists, else root (keepalived's
+    /// rule).
+    pub fn default_script_user(&self) -> String {
+        match &self.script_user {
+            Some((u, _)) => u.clone(),
+            None if nix::unistd::User::from_name("keepalived_script")
+                .ok()
+                .flatten()
+                .is_some() =>
+            {
+                "keepalived_script".into()
+            }
+            None => "root".into(),
+        }
+    }
+}
+
 impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {

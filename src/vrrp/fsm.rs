@@ -47,6 +47,30 @@ pub struct Config {
     pub address: IpAddr,
     pub lower_prio_no_advert: bool,
     pub higher_prio_send_advert: bool,
+    /// Member of a `vrrp_sync_group`: the group decides when to become
+    /// MASTER (`Action::WantMaster`, `Input::SyncMaster`).
+    pub synced: bool,
+}
+
+#[cfg(test)]
+impl Config {
+    /// keepalived's defaults (v2, advert 1 s, preemption) for tests.
+    pub(crate) fn example(vrid: u8, priority: u8, address: IpAddr) -> Config {
+        Config {
+            vrid,
+            priority,
+            advert_centis: 100,
+            v3: false,
+            initial_master: false,
+            nopreempt: false,
+            preempt_delay: 0,
+            down_timer_adverts: 3,
+            address,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            synced: false,
+        }
+    }
 }
 
 /// An event for the instance.
@@ -68,6 +92,13 @@ pub enum Input {
     Priority(u8),
     /// The daemon stops.
     Stop,
+    /// Instead of `Startup` after a reload: carry on in the state the old
+    /// configuration's instance of the same name had, without notifying.
+    Resume(State),
+    /// The sync group moves every member to MASTER (all want it).
+    SyncMaster,
+    /// A sync group member fell back to BACKUP: so do we.
+    SyncBackup,
 }
 
 /// What the driver must do, in order.
@@ -86,6 +117,9 @@ pub enum Action {
     Notify(State),
     /// Call again with `Input::Timer` at this time (replaces any earlier one).
     WakeAt(Instant),
+    /// A synced instance's down timer ran out: it waits in BACKUP until its
+    /// group sends `Input::SyncMaster`.
+    WantMaster,
 }
 
 /// One VRRP instance.
@@ -99,6 +133,8 @@ pub struct Instance {
     deadline: Option<Instant>,
     /// While preempt_delay runs: when preemption becomes allowed.
     preempt_at: Option<Instant>,
+    /// A synced BACKUP whose down timer expired (keepalived's wantstate).
+    wants_master: bool,
 }
 
 impl Instance {
@@ -111,7 +147,13 @@ impl Instance {
             state: State::Init,
             deadline: None,
             preempt_at: None,
+            wants_master: false,
         }
+    }
+
+    /// Whether a synced BACKUP is ready to become MASTER.
+    pub fn wants_master(&self) -> bool {
+        self.wants_master
     }
 
     /// The current state.
@@ -161,6 +203,7 @@ impl Instance {
 
     fn become_master(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.state = State::Master;
+        self.wants_master = false;
         self.preempt_at = None;
         // keepalived sends the advert first, then adds addresses, then GARPs.
         out.push(Action::SendAdvert {
@@ -176,6 +219,7 @@ impl Instance {
     fn become_backup(&mut self, now: Instant, out: &mut Vec<Action>) {
         let was_master = self.state == State::Master;
         self.state = State::Backup;
+        self.wants_master = false;
         if was_master {
             out.push(Action::RemoveVips);
         }
@@ -216,6 +260,10 @@ impl Instance {
                 }
                 self.deadline = None;
                 match self.state {
+                    State::Backup if self.cfg.synced => {
+                        self.wants_master = true;
+                        out.push(Action::WantMaster);
+                    }
                     State::Backup => self.become_master(now, out),
                     State::Master => {
                         out.push(Action::SendAdvert {
@@ -237,6 +285,7 @@ impl Instance {
                     return;
                 }
                 self.resign(out);
+                self.wants_master = false;
                 self.state = State::Fault;
                 self.deadline = None;
                 out.push(Action::Notify(State::Fault));
@@ -261,6 +310,39 @@ impl Instance {
                 self.state = State::Stop;
                 self.deadline = None;
                 out.push(Action::Notify(State::Stop));
+            }
+            Input::Resume(state) => {
+                if self.state != State::Init {
+                    return;
+                }
+                match state {
+                    State::Master => {
+                        // Re-announce and make sure new VIPs are there.
+                        self.state = State::Master;
+                        out.push(Action::SendAdvert {
+                            priority: self.priority,
+                        });
+                        out.push(Action::AddVips);
+                        let at = now.after(self.advert_micros());
+                        self.wake(at, out);
+                    }
+                    State::Fault => self.state = State::Fault,
+                    _ => {
+                        self.state = State::Backup;
+                        let at = now.after(self.master_down_micros());
+                        self.wake(at, out);
+                    }
+                }
+            }
+            Input::SyncMaster => {
+                if self.state == State::Backup {
+                    self.become_master(now, out);
+                }
+            }
+            Input::SyncBackup => {
+                if self.state == State::Master {
+                    self.become_backup(now, out);
+                }
             }
         }
     }
@@ -307,6 +389,7 @@ impl Instance {
                 if !lower {
                     self.preempt_at = None;
                 }
+                self.wants_master = false;
                 if self.cfg.v3 && interval_centis != 0 {
                     self.master_centis = interval_centis;
                 }

@@ -1,12 +1,15 @@
 //! VRRP (RFC 3768 / 5798) as keepalived implements it: the wire format
 //! (`packet`), the sans-IO state machine (`fsm`) and tracking arithmetic
-//! (`track`). Sockets, VIPs, GARP and the daemon driver come next.
+//! (`track`, `sync`), sockets (`net`), VIPs (`addr`), GARP (`garp`),
+//! scripts and notifications, and the daemon driver (`run`).
 
 pub mod addr;
 pub mod fsm;
 pub mod garp;
 pub mod net;
+pub mod notify;
 pub mod packet;
 pub mod run;
 pub mod script;
+pub mod sync;
 pub mod track;

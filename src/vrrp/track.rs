@@ -11,6 +11,9 @@ pub enum Status {
     Unknown,
     Up,
     Down,
+    /// A track_file's number: multiplied by the weight (weight 0: any
+    /// non-zero value is a failure).
+    Value(i64),
 }
 
 /// One tracked object as an instance sees it.
@@ -38,6 +41,15 @@ pub enum Verdict {
 pub fn verdict(base: u8, tracked: &[Tracked]) -> Verdict {
     let mut sum: i64 = 0;
     for t in tracked {
+        if let Status::Value(v) = t.status {
+            let sign = if t.reverse { -1 } else { 1 };
+            let add = v.saturating_mul(i64::from(t.weight)).saturating_mul(sign);
+            if (t.weight == 0 && v != 0) || add < -253 {
+                return Verdict::Fault;
+            }
+            sum += add;
+            continue;
+        }
         let failing = match (t.status, t.reverse) {
             (Status::Unknown, _) => {
                 if t.weight == 0 {
@@ -46,7 +58,7 @@ pub fn verdict(base: u8, tracked: &[Tracked]) -> Verdict {
                 continue;
             }
             (Status::Down, false) | (Status::Up, true) => true,
-            (Status::Up, false) | (Status::Down, true) => false,
+            (Status::Up, false) | (Status::Down, true) | (Status::Value(_), _) => false,
         };
         if t.weight == 0 {
             if failing {

@@ -11,19 +11,7 @@ fn addr(i: u8) -> IpAddr {
 }
 
 fn cfg(i: u8, priority: u8) -> Config {
-    Config {
-        vrid: 51,
-        priority,
-        advert_centis: 100,
-        v3: false,
-        initial_master: false,
-        nopreempt: false,
-        preempt_delay: 0,
-        down_timer_adverts: 3,
-        address: addr(i),
-        lower_prio_no_advert: false,
-        higher_prio_send_advert: false,
-    }
+    Config::example(51, priority, addr(i))
 }
 
 /// Instances on one wire; `alive[i]` false = crashed (no output, no input).

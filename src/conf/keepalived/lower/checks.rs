@@ -117,17 +117,7 @@ pub(super) fn cross_checks(lw: &mut Lower<'_>, cfg: &mut KeepalivedConfig) {
 /// keepalived's default user is `keepalived_script` when it exists, else
 /// root; a script whose program cannot be found is disabled, not run.
 fn root_scripts(cfg: &KeepalivedConfig) -> (bool, bool) {
-    let default_user = match &cfg.global.script_user {
-        Some((u, _)) => u.clone(),
-        None if nix::unistd::User::from_name("keepalived_script")
-            .ok()
-            .flatten()
-            .is_some() =>
-        {
-            "keepalived_script".into()
-        }
-        None => "root".into(),
-    };
+    let default_user = cfg.global.default_script_user();
     let runs_as_root = |s: &Script| {
         s.user.as_deref().unwrap_or(&default_user) == "root"
             && s.argv.first().is_some_and(|p| program_exists(p))

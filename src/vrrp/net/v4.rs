@@ -4,14 +4,13 @@
 //! (`IP_HDRINCL`: TOS 0xc0, TTL 255, DF clear, an incrementing ID that
 //! skips 0). Receiving returns the header fields validation needs.
 
-use super::packet::PROTO_VRRP;
+use super::{Received, TOS};
+use crate::vrrp::packet::PROTO_VRRP;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-/// keepalived's TOS for adverts (precedence "internetwork control").
-pub const TOS: u8 = 0xc0;
 const IPV4_HEADER: usize = 20;
 
 /// Writes a 20-byte IPv4 header for a VRRP payload of `payload_len` bytes.
@@ -44,16 +43,6 @@ pub fn ipv4_header(
     h
 }
 
-/// A received VRRP packet: IP header facts and where the payload is.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Received {
-    pub src: Ipv4Addr,
-    pub dst: Ipv4Addr,
-    pub ttl: u8,
-    /// Byte range of the VRRP message in the receive buffer.
-    pub payload: (usize, usize),
-}
-
 /// Splits a raw IPv4 datagram as the kernel hands it to a raw socket.
 pub fn parse_ipv4(buf: &[u8]) -> Option<Received> {
     let first = *buf.first()?;
@@ -69,15 +58,15 @@ pub fn parse_ipv4(buf: &[u8]) -> Option<Received> {
         return None;
     }
     Some(Received {
-        src: Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]),
-        dst: Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19]),
+        src: IpAddr::V4(Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15])),
+        dst: IpAddr::V4(Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19])),
         ttl: buf[8],
         payload: (ihl, buf.len()),
     })
 }
 
 /// One raw socket on one interface.
-pub struct VrrpSocket {
+pub struct Ipv4Socket {
     sock: Socket,
     src: Ipv4Addr,
     id: u16,
@@ -93,7 +82,7 @@ pub fn primary_ipv4(ifname: &str) -> Option<Ipv4Addr> {
     })
 }
 
-impl VrrpSocket {
+impl Ipv4Socket {
     /// Opens the socket on `ifname`, joins `group` when given (multicast
     /// mode), and sends from `src` (or the interface's primary address).
     pub fn open(ifname: &str, src: Option<Ipv4Addr>, group: Option<Ipv4Addr>) -> io::Result<Self> {
@@ -117,7 +106,7 @@ impl VrrpSocket {
             sock.set_multicast_all_v4(false)?;
             sock.set_multicast_if_v4(&src)?;
         }
-        Ok(VrrpSocket { sock, src, id: 0 })
+        Ok(Ipv4Socket { sock, src, id: 0 })
     }
 
     /// The socket, for polling.
@@ -163,11 +152,6 @@ impl VrrpSocket {
     }
 }
 
-/// `IpAddr` form of a received source, for the state machine.
-pub fn from_v4(a: Ipv4Addr) -> IpAddr {
-    IpAddr::V4(a)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,7 +184,10 @@ mod tests {
         }
         assert_eq!(check, !(sum as u16));
         let r = parse_ipv4(&h).expect("parses");
-        assert_eq!((r.ttl, r.dst), (255, Ipv4Addr::new(224, 0, 0, 18)));
+        assert_eq!(
+            (r.ttl, r.dst),
+            (255, IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)))
+        );
     }
 
     #[test]

@@ -1,0 +1,435 @@
+//! The VRRP driver: runs the `vrrp_instance`s of a model. It owns the raw
+//! sockets (`net`), netlink (`addr`), GARP (`garp`), scripts and the clock,
+//! feeds `fsm::Instance`s (coordinated by `sync::Group`s) and carries out
+//! their actions. One thread; a blocking poll whose timeout is the next
+//! deadline. Signals arrive as flags (`daemon::Signals`).
+
+mod act;
+mod node;
+
+use super::fsm::{self, Input, State};
+use super::notify::{Notifier, Subject};
+use super::packet::{self, ChecksumContext};
+use super::script::Runner;
+use super::sync::{Group, Member};
+use super::track::{self, Status};
+use super::{addr, notify};
+use crate::daemon::Signals;
+use crate::model::keepalived::KeepalivedConfig;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use node::{Node, Object, Slot};
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::time::{Duration, Instant as StdInstant};
+
+/// Why the driver could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A socket could not be opened or used.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// Netlink (addresses, links) failed.
+    #[error("{0}")]
+    Netlink(#[from] addr::AddrError),
+    /// No instance can run (none configured, or none usable).
+    #[error("no usable vrrp_instance")]
+    Nothing,
+}
+
+/// What the daemon gives the driver besides the configuration.
+pub struct Control<'a> {
+    pub signals: &'a Signals,
+    /// Re-reads the configuration on SIGHUP; None keeps the running one
+    /// (the reader has already reported why).
+    pub reload: &'a mut dyn FnMut() -> Option<KeepalivedConfig>,
+    /// keepalived's log lines (`(VI_1) Entering MASTER STATE`).
+    pub log: &'a mut dyn FnMut(&str),
+    /// `-V`: leave VIPs in place on stop.
+    pub keep_vips: bool,
+}
+
+/// Runs every `vrrp_instance` until SIGTERM, then leaves as keepalived
+/// does (priority-0 advert, VIPs removed).
+pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
+    let Control {
+        signals,
+        reload,
+        log,
+        keep_vips,
+    } = ctl;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let handle = rt.block_on(async { addr::connect() })?;
+    let notifier = Notifier::new(&cfg.global, log);
+    let mut d = Driver {
+        io: act::Io {
+            slots: Vec::new(),
+            rt,
+            handle,
+            log,
+            notifier,
+        },
+        cfg,
+        nodes: Vec::new(),
+        groups: Vec::new(),
+        runners: Vec::new(),
+        links: Vec::new(),
+        links_at: StdInstant::now(),
+        epoch: StdInstant::now(),
+    };
+    d.start(&HashMap::new())?;
+    if d.nodes.is_empty() {
+        return Err(RunError::Nothing);
+    }
+    let mut buf = [0u8; 2048];
+    while !signals.stop.load(std::sync::atomic::Ordering::Relaxed) {
+        if Signals::take(&signals.reload) {
+            (d.io.log)("Reloading");
+            match reload() {
+                Some(new) => d.reload(new)?,
+                None => (d.io.log)("Reload failed - keeping the running configuration"),
+            }
+        }
+        d.tick();
+        d.receive(&mut buf);
+    }
+    let at = d.now();
+    for i in 0..d.nodes.len() {
+        if keep_vips {
+            d.nodes[i].vips.clear();
+        }
+        d.step(i, at, Input::Stop);
+    }
+    Ok(())
+}
+
+/// Everything the running instances need.
+struct Driver<'l> {
+    io: act::Io<'l>,
+    cfg: KeepalivedConfig,
+    nodes: Vec<Node>,
+    groups: Vec<Group>,
+    /// One per `cfg.scripts` entry; None when no instance tracks it.
+    runners: Vec<Option<Runner>>,
+    links: Vec<addr::Link>,
+    links_at: StdInstant,
+    epoch: StdInstant,
+}
+
+impl Driver<'_> {
+    fn now(&self) -> fsm::Instant {
+        let us = StdInstant::now().duration_since(self.epoch).as_micros();
+        fsm::Instant(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
+    /// Builds sockets, nodes, groups and script runners from `self.cfg` and
+    /// starts each instance: fresh (`Startup`, after removing leftover VIPs
+    /// as keepalived does) or in the state `resume` gives for its name.
+    fn start(&mut self, resume: &HashMap<String, State>) -> Result<(), RunError> {
+        self.links = self.io.rt.block_on(addr::links(&self.io.handle))?;
+        self.io.slots.clear();
+        self.nodes = node::build(&self.cfg, &self.links, &mut self.io.slots, self.io.log)?;
+        self.groups = self
+            .cfg
+            .sync_groups
+            .iter()
+            .map(|g| {
+                let members = (0..self.nodes.len())
+                    .filter(|&i| g.members.contains(&self.nodes[i].name))
+                    .collect();
+                Group::new(&g.name, members)
+            })
+            .collect();
+        let default_user = self.cfg.global.default_script_user();
+        let now = StdInstant::now();
+        self.runners = (0..self.cfg.scripts.len())
+            .map(|i| {
+                let used = self.nodes.iter().any(|n| {
+                    n.trackers
+                        .iter()
+                        .any(|t| matches!(t.object, Object::Script(j) if j == i))
+                });
+                used.then(|| Runner::new(&self.cfg.scripts[i], &default_user, now))
+                    .flatten()
+            })
+            .collect();
+        for i in 0..self.nodes.len() {
+            let state = resume.get(&self.nodes[i].name).copied();
+            if state.is_none() {
+                for (ifindex, vip) in &self.nodes[i].vips {
+                    let _ = self
+                        .io
+                        .rt
+                        .block_on(addr::remove(&self.io.handle, *ifindex, vip));
+                }
+            }
+            let at = self.now();
+            let input = state.map_or(Input::Startup, Input::Resume);
+            self.step(i, at, input);
+        }
+        self.evaluate();
+        Ok(())
+    }
+
+    /// SIGHUP: instances keep their state by name; instances no longer
+    /// configured stop; VIPs a kept MASTER no longer has are removed.
+    fn reload(&mut self, new: KeepalivedConfig) -> Result<(), RunError> {
+        let mut states = HashMap::new();
+        let at = self.now();
+        for i in 0..self.nodes.len() {
+            let n = &self.nodes[i];
+            match new.instances.iter().find(|vi| vi.name == n.name) {
+                Some(vi) => {
+                    states.insert(n.name.clone(), n.fsm.state());
+                    if n.fsm.state() == State::Master {
+                        let gone: Vec<_> = n
+                            .vips
+                            .iter()
+                            .filter(|(_, v)| {
+                                !vi.vips
+                                    .iter()
+                                    .chain(&vi.excluded_vips)
+                                    .any(|w| w.prefix == v.prefix)
+                            })
+                            .cloned()
+                            .collect();
+                        for (ifindex, vip) in &gone {
+                            let _ =
+                                self.io
+                                    .rt
+                                    .block_on(addr::remove(&self.io.handle, *ifindex, vip));
+                        }
+                    }
+                }
+                None => self.step(i, at, Input::Stop),
+            }
+        }
+        self.cfg = new;
+        self.start(&states)
+    }
+
+    /// Tracking, timers and GARP bursts that are due.
+    fn tick(&mut self) {
+        let t = StdInstant::now();
+        let mut changed = false;
+        for r in self.runners.iter_mut().flatten() {
+            changed |= r.poll(t).is_some();
+        }
+        if t.duration_since(self.links_at) >= Duration::from_secs(1) {
+            self.links_at = t;
+            if let Ok(fresh) = self.io.rt.block_on(addr::links(&self.io.handle)) {
+                changed |= fresh != self.links;
+                self.links = fresh;
+            }
+            // track_files are read on the same beat.
+            changed |= !self.cfg.track_files.is_empty();
+        }
+        if changed {
+            self.evaluate();
+        }
+        let now = self.now();
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].fsm.deadline().is_some_and(|d| d <= now) {
+                self.step(i, now, Input::Timer);
+            }
+            act::garp_timers(&mut self.nodes[i], t);
+        }
+    }
+
+    /// Waits for adverts until the next deadline (at most 100 ms, to notice
+    /// signals) and feeds the valid ones to their instances.
+    fn receive(&mut self, buf: &mut [u8]) {
+        let now = self.now();
+        let wait = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.fsm.deadline())
+            .min()
+            .map(|d| Duration::from_micros(d.0.saturating_sub(now.0)))
+            .unwrap_or(Duration::from_millis(100))
+            .min(Duration::from_millis(100));
+        for s in readable(&self.io.slots, wait) {
+            let Ok(Some(r)) = self.io.slots[s]
+                .sock
+                .recv(buf, Some(Duration::from_micros(1)))
+            else {
+                continue;
+            };
+            let bytes = &buf[r.payload.0..r.payload.1];
+            let Some(&vrid) = bytes.get(1) else { continue };
+            let at = self.now();
+            for i in 0..self.nodes.len() {
+                let n = &self.nodes[i];
+                if n.socket != s || n.vrid != vrid {
+                    continue;
+                }
+                let ck = ChecksumContext {
+                    src: r.src,
+                    dst: r.dst,
+                    v3_as_v2: n.v3_as_v2,
+                };
+                let Ok(advert) = packet::receive(bytes, r.ttl, &ck, &n.expect) else {
+                    continue;
+                };
+                let lower = self.nodes[i].fsm.state() == State::Master
+                    && advert.priority != 0
+                    && advert.priority < self.nodes[i].fsm.priority();
+                let input = Input::Advert {
+                    from: r.src,
+                    priority: advert.priority,
+                    interval_centis: advert.interval_centis,
+                };
+                self.step(i, at, input);
+                if lower {
+                    let n = &self.nodes[i];
+                    let scripts = &self.cfg.instances[n.config].notify;
+                    self.io
+                        .notifier
+                        .master_rx_lower(&n.name, n.fsm.priority(), scripts);
+                }
+            }
+        }
+    }
+
+    /// One event into a node's state machine, what its sync group makes of
+    /// it for the other members, and every action carried out.
+    fn step(&mut self, i: usize, at: fsm::Instant, input: Input) {
+        let mut queue = VecDeque::from([(i, input)]);
+        while let Some((i, input)) = queue.pop_front() {
+            let init = input == Input::Startup;
+            let before = self.nodes[i].fsm.state();
+            let mut out = Vec::new();
+            self.nodes[i].fsm.handle(at, input, &mut out);
+            // `groups` follows `cfg.sync_groups`, so the index is shared.
+            let group = self.nodes[i].group;
+            if let Some(g) = group {
+                let nodes = &self.nodes;
+                let view = |j: usize| Member {
+                    state: nodes[j].fsm.state(),
+                    wants_master: nodes[j].fsm.wants_master(),
+                };
+                queue.extend(self.groups[g].follow(i, before, &out, view));
+            }
+            let scripts = &self.cfg.instances[self.nodes[i].config].notify;
+            act::act(&mut self.nodes[i], out, init, scripts, &mut self.io);
+            if let Some(g) = group {
+                let states: Vec<State> = self.groups[g]
+                    .members
+                    .iter()
+                    .map(|&j| self.nodes[j].fsm.state())
+                    .collect();
+                if let Some(s) = self.groups[g].settle(states) {
+                    let name = self.groups[g].name.clone();
+                    (self.io.log)(&format!(
+                        "({name}) Syncing instances to {} state",
+                        notify::state_word(s)
+                    ));
+                    let scripts = &self.cfg.sync_groups[g].notify;
+                    self.io
+                        .notifier
+                        .notify(Subject::Group { name: &name }, scripts, s);
+                }
+            }
+        }
+    }
+
+    /// Applies tracking: every node's own verdict, then a sync group's FAULT
+    /// to all its members.
+    fn evaluate(&mut self) {
+        let mut verdicts: Vec<track::Verdict> =
+            (0..self.nodes.len()).map(|i| self.own_verdict(i)).collect();
+        for g in &self.groups {
+            if g.members
+                .iter()
+                .any(|&i| verdicts[i] == track::Verdict::Fault)
+            {
+                for &i in &g.members {
+                    verdicts[i] = track::Verdict::Fault;
+                }
+            }
+        }
+        let at = self.now();
+        for (i, verdict) in verdicts.into_iter().enumerate() {
+            if self.nodes[i].verdict == Some(verdict) {
+                continue;
+            }
+            let before = self.nodes[i].verdict.replace(verdict);
+            match verdict {
+                track::Verdict::Fault => self.step(i, at, Input::Fault(true)),
+                track::Verdict::Priority(p) => {
+                    if before == Some(track::Verdict::Fault) {
+                        self.step(i, at, Input::Fault(false));
+                    }
+                    if p != self.nodes[i].fsm.priority() {
+                        self.step(i, at, Input::Priority(p));
+                    }
+                }
+            }
+        }
+    }
+
+    fn own_verdict(&self, i: usize) -> track::Verdict {
+        let n = &self.nodes[i];
+        let tracked: Vec<track::Tracked> = n
+            .trackers
+            .iter()
+            .map(|t| {
+                let status = match &t.object {
+                    Object::Interface(name) => match self.links.iter().find(|l| l.name == *name) {
+                        Some(l) if l.is_up() => Status::Up,
+                        _ => Status::Down,
+                    },
+                    Object::Script(j) => self
+                        .runners
+                        .get(*j)
+                        .and_then(Option::as_ref)
+                        .map_or(Status::Unknown, Runner::status),
+                    Object::File(j) => Status::Value(
+                        self.cfg.track_files[*j]
+                            .file
+                            .as_deref()
+                            .map_or(0, read_track_file),
+                    ),
+                };
+                track::Tracked {
+                    weight: t.weight,
+                    reverse: t.reverse,
+                    status,
+                }
+            })
+            .collect();
+        track::verdict(n.base_priority, &tracked)
+    }
+}
+
+/// A track_file's value: the leading integer of its content; 0 when it is
+/// missing or holds no number (keepalived's reading).
+fn read_track_file(path: &str) -> i64 {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let t = text.trim_start();
+    let end = t
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(t.len(), |(i, _)| i);
+    t[..end].parse().unwrap_or(0)
+}
+
+/// Indexes of the sockets with a datagram waiting, after at most `wait`.
+fn readable(slots: &[Slot], wait: Duration) -> Vec<usize> {
+    let mut fds: Vec<PollFd> = slots
+        .iter()
+        .map(|s| PollFd::new(s.sock.as_fd(), PollFlags::POLLIN))
+        .collect();
+    let ms = u16::try_from(wait.as_millis()).unwrap_or(100);
+    match poll(&mut fds, PollTimeout::from(ms)) {
+        Ok(0) | Err(_) => Vec::new(),
+        Ok(_) => (0..fds.len())
+            .filter(|&i| {
+                fds[i]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLIN))
+            })
+            .collect(),
+    }
+}
