@@ -97,3 +97,76 @@ fn ipv6_v3_adverts_match_and_mixed_pair_fails_over_needs_root() {
         "failover after {t:?}, expected 3.609 s after the last advert"
     );
 }
+
+/// A notify setup in `dir`: generic `notify` scripts append their arguments
+/// to notify.log, specific ones a tag to tag.log, the FIFO reader copies
+/// the FIFO to fifo.log.
+fn notify_conf(dir: &std::path::Path, vrid: u8) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).expect("dir");
+    let d = dir.display();
+    let scripts = [
+        ("notify.sh", format!("#!/bin/sh\necho \"$@\" >> {d}/notify.log\n")),
+        ("tag.sh", format!("#!/bin/sh\necho \"$1\" >> {d}/tag.log\n")),
+        ("fifo.sh", format!("#!/bin/sh\nexec cat \"$1\" >> {d}/fifo.log\n")),
+    ];
+    for (name, body) in scripts {
+        let p = dir.join(name);
+        std::fs::write(&p, body).expect("script");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let b = vrid + 1;
+    format!(
+        "global_defs {{\n  notify_fifo {d}/fifo\n  notify_fifo_script {d}/fifo.sh\n}}\n\
+         vrrp_sync_group VG1 {{\n  group {{\n    VI_A\n    VI_B\n  }}\n  notify {d}/notify.sh\n  notify_master \"{d}/tag.sh group-master\"\n  notify_backup \"{d}/tag.sh group-backup\"\n}}\n\
+         vrrp_instance VI_A {{\n  interface eth0\n  virtual_router_id {vrid}\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    198.51.100.{vrid}\n  }}\n  notify {d}/notify.sh\n  notify_master \"{d}/tag.sh a-master\"\n  notify_backup \"{d}/tag.sh a-backup\"\n  notify_stop \"{d}/tag.sh a-stop\"\n}}\n\
+         vrrp_instance VI_B {{\n  interface eth0\n  virtual_router_id {b}\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    198.51.100.{b}\n  }}\n  notify {d}/notify.sh\n}}\n"
+    )
+}
+
+/// A log file's lines, sorted (scripts are started asynchronously, so their
+/// order is not part of the behaviour).
+fn sorted_lines(path: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn notify_scripts_and_fifo_lines_match_keepalived_needs_root() {
+    let mut pair = Pair::new("pn");
+    let ka_dir = pair.dir.join("ka");
+    let ph_dir = pair.dir.join("ph");
+    // Different VRIDs: the two never hear each other; both become MASTER.
+    pair.start_keepalived(&notify_conf(&ka_dir, 71));
+    let mut ph = pair.start_pharos(&notify_conf(&ph_dir, 81));
+    let both_master = pair.wait_for(Duration::from_secs(8), |p| {
+        p.has_addr(&p.ka, "198.51.100.72") && p.has_addr(&p.ph, "198.51.100.82")
+    });
+    assert!(both_master.is_some(), "both sync groups become MASTER");
+    std::thread::sleep(Duration::from_millis(500));
+    stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
+    if let Some(mut ka) = pair.keepalived.take() {
+        stop(&mut ka, nix::sys::signal::Signal::SIGTERM);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for log in ["notify.log", "tag.log", "fifo.log"] {
+        let theirs = sorted_lines(&ka_dir.join(log));
+        let ours = sorted_lines(&ph_dir.join(log));
+        assert!(!theirs.is_empty(), "keepalived wrote {log}");
+        assert_eq!(ours, theirs, "{log}: Pharos vs keepalived");
+    }
+    // The FIFO has one writer: a group's first state comes before its members'.
+    let first = |d: &std::path::Path| {
+        std::fs::read_to_string(d.join("fifo.log"))
+            .unwrap_or_default()
+            .lines()
+            .next()
+            .map(str::to_string)
+    };
+    assert_eq!(first(&ph_dir), first(&ka_dir));
+}

@@ -186,17 +186,27 @@ impl Notifier {
     }
 }
 
-impl Drop for Notifier {
-    fn drop(&mut self) {
-        for f in &mut self.fifos {
+impl Notifier {
+    /// Stops the FIFO readers and closes the FIFOs (removing those we
+    /// created), as keepalived does before its instances stop.
+    pub fn close_fifos(&mut self) {
+        for mut f in self.fifos.drain(..) {
             if let Some(c) = &mut f.script {
-                let _ = c.kill();
+                // keepalived's readers get SIGTERM.
+                let pid = nix::unistd::Pid::from_raw(i32::try_from(c.id()).unwrap_or(0));
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
                 let _ = c.wait();
             }
             if f.created {
                 let _ = std::fs::remove_file(&f.path);
             }
         }
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        self.close_fifos();
     }
 }
 

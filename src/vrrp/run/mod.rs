@@ -94,6 +94,8 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
         d.tick();
         d.receive(&mut buf);
     }
+    // keepalived closes the notify FIFOs before its instances stop.
+    d.io.notifier.close_fifos();
     let at = d.now();
     for i in 0..d.nodes.len() {
         if keep_vips {
@@ -311,27 +313,38 @@ impl Driver<'_> {
                 };
                 queue.extend(self.groups[g].follow(i, before, &out, view));
             }
+            // keepalived announces a group's first state (BACKUP at start)
+            // before its members', later ones after them.
+            if init && let Some(g) = group {
+                self.settle_group(g);
+            }
             let scripts = &self.cfg.instances[self.nodes[i].config].notify;
             act::act(&mut self.nodes[i], out, init, scripts, &mut self.io);
             if let Some(g) = group {
-                let states: Vec<State> = self.groups[g]
-                    .members
-                    .iter()
-                    .map(|&j| self.nodes[j].fsm.state())
-                    .collect();
-                if let Some(s) = self.groups[g].settle(states) {
-                    let name = self.groups[g].name.clone();
-                    (self.io.log)(&format!(
-                        "({name}) Syncing instances to {} state",
-                        notify::state_word(s)
-                    ));
-                    let scripts = &self.cfg.sync_groups[g].notify;
-                    self.io
-                        .notifier
-                        .notify(Subject::Group { name: &name }, scripts, s);
-                }
+                self.settle_group(g);
             }
         }
+    }
+
+    /// Logs and notifies a sync group's new state, if it has one.
+    fn settle_group(&mut self, g: usize) {
+        let states: Vec<State> = self.groups[g]
+            .members
+            .iter()
+            .map(|&j| self.nodes[j].fsm.state())
+            .collect();
+        let Some(s) = self.groups[g].settle(states) else {
+            return;
+        };
+        let name = self.groups[g].name.clone();
+        (self.io.log)(&format!(
+            "({name}) Syncing instances to {} state",
+            notify::state_word(s)
+        ));
+        let scripts = &self.cfg.sync_groups[g].notify;
+        self.io
+            .notifier
+            .notify(Subject::Group { name: &name }, scripts, s);
     }
 
     /// Applies tracking: every node's own verdict, then a sync group's FAULT
