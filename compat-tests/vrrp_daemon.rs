@@ -106,9 +106,15 @@ fn notify_conf(dir: &std::path::Path, vrid: u8) -> String {
     std::fs::create_dir_all(dir).expect("dir");
     let d = dir.display();
     let scripts = [
-        ("notify.sh", format!("#!/bin/sh\necho \"$@\" >> {d}/notify.log\n")),
+        (
+            "notify.sh",
+            format!("#!/bin/sh\necho \"$@\" >> {d}/notify.log\n"),
+        ),
         ("tag.sh", format!("#!/bin/sh\necho \"$1\" >> {d}/tag.log\n")),
-        ("fifo.sh", format!("#!/bin/sh\nexec cat \"$1\" >> {d}/fifo.log\n")),
+        (
+            "fifo.sh",
+            format!("#!/bin/sh\nexec cat \"$1\" >> {d}/fifo.log\n"),
+        ),
     ];
     for (name, body) in scripts {
         let p = dir.join(name);
@@ -169,4 +175,217 @@ fn notify_scripts_and_fifo_lines_match_keepalived_needs_root() {
             .map(str::to_string)
     };
     assert_eq!(first(&ph_dir), first(&ka_dir));
+}
+
+fn simple_conf(vrid: u8, priority: u8, vips: &[&str], extra: &str) -> String {
+    let vips: String = vips.iter().map(|v| format!("    {v}\n")).collect();
+    format!(
+        "vrrp_instance VI_R {{\n  interface eth0\n  virtual_router_id {vrid}\n  priority {priority}\n  advert_int 1\n{extra}  virtual_ipaddress {{\n{vips}  }}\n}}\n"
+    )
+}
+
+fn signal_pid(pid: u32, sig: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid"));
+    nix::sys::signal::kill(pid, sig).expect("signal a process we started");
+}
+
+#[test]
+fn sighup_keeps_master_adds_vip_and_survives_a_bad_file_needs_root() {
+    use nix::sys::signal::Signal;
+    let mut pair = Pair::new("pr");
+    let notify = |dir: &std::path::Path| {
+        std::fs::create_dir_all(dir).expect("dir");
+        let s = dir.join("n.sh");
+        std::fs::write(
+            &s,
+            format!("#!/bin/sh\necho \"$@\" >> {}/n.log\n", dir.display()),
+        )
+        .expect("script");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        format!("  notify {}\n", s.display())
+    };
+    let (ka_dir, ph_dir) = (pair.dir.join("ka"), pair.dir.join("ph"));
+    let (ka_n, ph_n) = (notify(&ka_dir), notify(&ph_dir));
+    pair.start_keepalived(&simple_conf(91, 100, &["198.51.100.91"], &ka_n));
+    let mut ph = pair.start_pharos(&simple_conf(92, 100, &["198.51.100.92"], &ph_n));
+    let masters = pair.wait_for(Duration::from_secs(8), |p| {
+        p.has_addr(&p.ka, "198.51.100.91") && p.has_addr(&p.ph, "198.51.100.92")
+    });
+    assert!(masters.is_some(), "both MASTER");
+    // Same change to both files, then SIGHUP to both.
+    let ka_conf = simple_conf(91, 100, &["198.51.100.91", "198.51.100.191"], &ka_n);
+    let ph_conf = simple_conf(92, 100, &["198.51.100.92", "198.51.100.192"], &ph_n);
+    std::fs::write(pair.dir.join("keepalived.conf"), ka_conf).expect("rewrite");
+    std::fs::write(pair.dir.join("p.conf"), ph_conf).expect("rewrite");
+    let ka_pid = pair.keepalived.as_ref().expect("keepalived").id();
+    signal_pid(ka_pid, Signal::SIGHUP);
+    signal_pid(ph.id(), Signal::SIGHUP);
+    let added = pair.wait_for(Duration::from_secs(3), |p| {
+        p.has_addr(&p.ka, "198.51.100.191") && p.has_addr(&p.ph, "198.51.100.192")
+    });
+    assert!(added.is_some(), "the new VIP is added on reload by both");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(pair.has_addr(&pair.ph, "198.51.100.92"), "old VIP kept");
+    let read = |d: &std::path::Path| std::fs::read_to_string(d.join("n.log")).unwrap_or_default();
+    assert_eq!(
+        read(&ka_dir),
+        "INSTANCE VI_R BACKUP 100\nINSTANCE VI_R MASTER 100\n"
+    );
+    assert_eq!(read(&ph_dir), read(&ka_dir), "no notification on reload");
+    // A file that cannot be read keeps the running configuration.
+    std::fs::remove_file(pair.dir.join("p.conf")).expect("remove config");
+    signal_pid(ph.id(), Signal::SIGHUP);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        pair.has_addr(&pair.ph, "198.51.100.92") && pair.has_addr(&pair.ph, "198.51.100.192"),
+        "still MASTER with both VIPs after a failed reload"
+    );
+    assert!(ph.try_wait().expect("wait").is_none(), "still running");
+    let log = std::fs::read_to_string(pair.dir.join("p.log")).unwrap_or_default();
+    assert!(log.contains("keeping the running configuration"), "{log}");
+    stop(&mut ph, Signal::SIGTERM);
+    assert!(
+        !pair.has_addr(&pair.ph, "198.51.100.192"),
+        "VIPs removed on stop"
+    );
+}
+
+#[test]
+fn daemon_mode_detaches_writes_pid_and_stops_on_sigterm_needs_root() {
+    let pair = Pair::new("pd");
+    let conf = pair.dir.join("d.conf");
+    std::fs::write(&conf, simple_conf(93, 100, &["198.51.100.93"], "")).expect("conf");
+    let pid_file = pair.dir.join("d.pid");
+    let vrrp_pid = pair.dir.join("dv.pid");
+    let t0 = Instant::now();
+    let status = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &pair.ph,
+            env!("CARGO_BIN_EXE_pharos"),
+            "keepalived",
+            "-f",
+        ])
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pid_file)
+        .arg("-r")
+        .arg(&vrrp_pid)
+        .status()
+        .expect("run pharos keepalived");
+    assert!(status.success(), "the launcher exits 0");
+    assert!(t0.elapsed() < Duration::from_secs(2), "and returns at once");
+    let read_pid = || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+    };
+    let t = Instant::now();
+    while read_pid().is_none() && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = read_pid().expect("pid file written by the daemon");
+    let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(
+        cmdline.contains("pharos"),
+        "the pid file names our daemon: {cmdline:?}"
+    );
+    assert!(
+        pair.wait_for(Duration::from_secs(8), |p| p
+            .has_addr(&p.ph, "198.51.100.93"))
+            .is_some(),
+        "the detached daemon becomes MASTER"
+    );
+    signal_pid(pid, nix::sys::signal::Signal::SIGTERM);
+    let t = Instant::now();
+    while alive() && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(), "stopped on SIGTERM");
+    assert!(!pair.has_addr(&pair.ph, "198.51.100.93"), "VIP removed");
+    assert!(
+        !pid_file.exists() && !vrrp_pid.exists(),
+        "pid files removed"
+    );
+}
+
+#[test]
+fn nopreempt_stays_backup_until_the_master_leaves_needs_root() {
+    let mut pair = Pair::new("pp");
+    pair.start_keepalived(&simple_conf(94, 100, &[VIP], ""));
+    assert!(
+        pair.wait_for(Duration::from_secs(8), |p| p.has_addr(&p.ka, VIP))
+            .is_some()
+    );
+    let mut ph = pair.start_pharos(&simple_conf(94, 150, &[VIP], "  nopreempt\n"));
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(pair.has_addr(&pair.ka, VIP), "keepalived stays MASTER");
+    assert!(
+        !pair.has_addr(&pair.ph, VIP),
+        "Pharos (150, nopreempt) stays BACKUP"
+    );
+    if let Some(mut ka) = pair.keepalived.take() {
+        stop(&mut ka, nix::sys::signal::Signal::SIGTERM);
+    }
+    let t = pair.wait_for(Duration::from_secs(3), |p| p.has_addr(&p.ph, VIP));
+    assert!(t.is_some(), "Pharos takes over when keepalived leaves");
+    stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
+}
+
+/// Drops (or stops dropping) VRRP arriving in namespace `ns`.
+fn partition(ns: &str, on: bool) {
+    let script = if on {
+        "add table inet pharos_test\nadd chain inet pharos_test input { type filter hook input priority 0 ; }\nadd rule inet pharos_test input meta l4proto 112 drop\n"
+    } else {
+        "delete table inet pharos_test\n"
+    };
+    let path = std::env::temp_dir().join(format!("pharos-nft-{ns}"));
+    std::fs::write(&path, script).expect("nft script");
+    let ok = std::process::Command::new("ip")
+        .args(["netns", "exec", ns, "nft", "-f"])
+        .arg(&path)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let _ = std::fs::remove_file(&path);
+    assert!(ok, "nft in {ns}");
+}
+
+#[test]
+fn split_brain_heals_after_a_partition_needs_root() {
+    let mut pair = Pair::new("ps");
+    pair.start_keepalived(&simple_conf(95, 150, &[VIP], ""));
+    assert!(
+        pair.wait_for(Duration::from_secs(8), |p| p.has_addr(&p.ka, VIP))
+            .is_some()
+    );
+    let mut ph = pair.start_pharos(&simple_conf(95, 100, &[VIP], ""));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!pair.has_addr(&pair.ph, VIP), "Pharos (100) BACKUP");
+    // Pharos stops hearing keepalived: both become MASTER.
+    partition(&pair.ph, true);
+    let split = pair.wait_for(Duration::from_secs(6), |p| p.has_addr(&p.ph, VIP));
+    assert!(
+        split.is_some(),
+        "the cut-off Pharos takes the VIP (split brain)"
+    );
+    assert!(
+        pair.has_addr(&pair.ka, VIP),
+        "keepalived still holds it too"
+    );
+    // Healed: Pharos hears priority 150 and steps back.
+    partition(&pair.ph, false);
+    let healed = pair.wait_for(Duration::from_secs(3), |p| !p.has_addr(&p.ph, VIP));
+    assert!(
+        healed.is_some(),
+        "Pharos releases the VIP once it hears the master"
+    );
+    assert!(
+        pair.has_addr(&pair.ka, VIP),
+        "one master remains: keepalived"
+    );
+    stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
 }
