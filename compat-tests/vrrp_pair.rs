@@ -98,6 +98,8 @@ impl Pair {
                 "-D",
                 "-G",
                 "-P",
+                // A killed VRRP child must stay dead (failover tests).
+                "-R",
                 "-f",
             ])
             .arg(&path)
@@ -116,6 +118,33 @@ impl Pair {
             .spawn()
             .expect("keepalived must be installed (compat-tests/run-all.sh installs it)");
         self.keepalived = Some(child);
+    }
+
+    /// The pid of keepalived's VRRP child process (from its pid file).
+    pub fn keepalived_vrrp_pid(&self) -> Option<u32> {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(5) {
+            if let Some(pid) = std::fs::read_to_string(self.dir.join("v.pid"))
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+            {
+                return Some(pid);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Runs `f` on a thread that has entered namespace `ns`.
+    pub fn in_ns<T: Send + 'static>(
+        ns: &str,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let ns = File::open(format!("/var/run/netns/{ns}")).expect("netns file");
+        std::thread::spawn(move || {
+            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            f()
+        })
     }
 
     /// Runs `f` on a thread that has entered the Pharos namespace.
