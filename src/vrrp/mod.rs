@@ -9,4 +9,5 @@ pub mod net;
 pub mod packet;
 pub mod run;
 pub mod script;
+pub mod stats;
 pub mod track;
