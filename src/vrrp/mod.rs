@@ -1,7 +1,8 @@
 //! VRRP (RFC 3768 / 5798) as keepalived implements it: the wire format
 //! (`packet`), the sans-IO state machine (`fsm`) and tracking arithmetic
 //! (`track`, `sync`), sockets (`net`), VIPs (`addr`), GARP (`garp`),
-//! scripts and notifications, and the daemon driver (`run`).
+//! scripts and notifications, statistics and state dumps (`stats`), and
+//! the daemon driver (`run`).
 
 pub mod addr;
 pub mod fsm;
@@ -11,5 +12,6 @@ pub mod notify;
 pub mod packet;
 pub mod run;
 pub mod script;
+pub mod stats;
 pub mod sync;
 pub mod track;
