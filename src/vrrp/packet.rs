@@ -405,10 +405,12 @@ pub fn receive(
         Malformed::Version => Rejected::Version,
     })?;
     let version = p.version().ok_or(Rejected::Version)?;
-    // Ethernet pads short frames to 60 bytes: tolerate trailing padding only
-    // up to that size (the IP header of 20 bytes included).
+    // The length must be exact for the packet's own version (a raw socket
+    // gets the datagram trimmed to the IP length, so Ethernet padding never
+    // shows); keepalived 2.2.7 counts a v3 header on a v2 instance as a
+    // length error, seen on the wire (compat-tests/vrrp_malformed.rs).
     let len = p.expected_len(version, want.ipv6);
-    if bytes.len() != len && bytes.len() + 20 > 60 {
+    if bytes.len() != len {
         return Err(Rejected::Length);
     }
     if !want.unicast && ttl != 255 {

@@ -110,6 +110,7 @@ fn send_advert(n: &mut Node, priority: u8, io: &mut Io<'_>) {
             (io.log)(&format!("({}) send advert to {dst} failed: {e}", n.name));
         }
     }
+    n.counters.sent(priority);
     if priority == 0 {
         (io.log)(&format!("({}) sent 0 priority", n.name));
     }

@@ -5,6 +5,7 @@
 //! deadline. Signals arrive as flags (`daemon::Signals`).
 
 mod act;
+mod dump;
 mod node;
 
 use super::fsm::{self, Input, State};
@@ -91,6 +92,7 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
                 None => (d.io.log)("Reload failed - keeping the running configuration"),
             }
         }
+        d.dumps(signals);
         d.tick();
         d.receive(&mut buf);
     }
@@ -271,9 +273,23 @@ impl Driver<'_> {
                     dst: r.dst,
                     v3_as_v2: n.v3_as_v2,
                 };
-                let Ok(advert) = packet::receive(bytes, r.ttl, &ck, &n.expect) else {
-                    continue;
+                let advert = match packet::receive(bytes, r.ttl, &ck, &n.expect) {
+                    Ok(a) => a,
+                    Err(rejected) => {
+                        self.nodes[i].counters.reject(&rejected);
+                        continue;
+                    }
                 };
+                let n = &mut self.nodes[i];
+                // keepalived 2.2.7 counts and drops an advert whose VIP list
+                // differs from ours.
+                let same = !n.check_addrs || same_set(&advert.addrs, &n.template.addrs);
+                if !n.counters.received(advert.priority, same) {
+                    continue;
+                }
+                if advert.priority != 0 {
+                    n.master = Some((r.src, advert.priority));
+                }
                 let lower = self.nodes[i].fsm.state() == State::Master
                     && advert.priority != 0
                     && advert.priority < self.nodes[i].fsm.priority();
@@ -303,6 +319,16 @@ impl Driver<'_> {
             let before = self.nodes[i].fsm.state();
             let mut out = Vec::new();
             self.nodes[i].fsm.handle(at, input, &mut out);
+            let after = self.nodes[i].fsm.state();
+            if after != before {
+                let n = &mut self.nodes[i];
+                n.last_transition = node::wall_clock();
+                if after == State::Master {
+                    n.counters.become_master += 1;
+                } else if before == State::Master {
+                    n.counters.release_master += 1;
+                }
+            }
             // `groups` follows `cfg.sync_groups`, so the index is shared.
             let group = self.nodes[i].group;
             if let Some(g) = group {
@@ -414,6 +440,11 @@ impl Driver<'_> {
             .collect();
         track::verdict(n.base_priority, &tracked)
     }
+}
+
+/// Whether two VIP lists hold the same addresses (in any order).
+fn same_set(a: &[std::net::IpAddr], b: &[std::net::IpAddr]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
 }
 
 /// A track_file's value: the leading integer of its content; 0 when it is

@@ -4,7 +4,7 @@
 use super::super::fsm::{self, Instance};
 use super::super::net::Socket;
 use super::super::packet::{Advert, AdvertAuth, Expect, Version};
-use super::super::{addr, garp, track};
+use super::super::{addr, garp, stats, track};
 use crate::model::keepalived::{
     Auth, InitialState, KeepalivedConfig, VirtualAddress, VrrpInstance,
 };
@@ -52,6 +52,14 @@ pub(super) struct Node {
     pub verdict: Option<track::Verdict>,
     /// Index into the configuration's `instances`.
     pub config: usize,
+    /// keepalived's per-instance counters (SIGUSR2).
+    pub counters: stats::Counters,
+    /// Wall-clock time of the last state change (for the dumps).
+    pub last_transition: std::time::Duration,
+    /// The master last heard, and its priority.
+    pub master: Option<(IpAddr, u8)>,
+    /// Check the VIP list of adverts (`skip_check_adv_addr` off).
+    pub check_addrs: bool,
 }
 
 /// What an instance tracks: an interface's link state, a vrrp_script or a
@@ -254,6 +262,10 @@ fn node(
         trackers: trackers(vi, cfg),
         verdict: None,
         config,
+        counters: stats::Counters::default(),
+        last_transition: wall_clock(),
+        master: None,
+        check_addrs: !(vi.skip_check_adv_addr || cfg.global.vrrp_skip_check_adv_addr),
     }
 }
 
@@ -310,4 +322,11 @@ fn own_or(t: &crate::model::keepalived::Tracked, weight: i32, reverse: bool) -> 
     } else {
         (t.weight, t.reverse)
     }
+}
+
+/// Time since the epoch, as keepalived's dumps print it.
+pub(super) fn wall_clock() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
 }

@@ -174,8 +174,6 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
         other: others(node, INSTANCE_TYPED),
     };
     let mut priority_set = false;
-    let mut lower_delay_set = false;
-    let mut lower_repeat_set = false;
     for c in &node.children {
         let v = &c.value;
         match c.name {
@@ -300,11 +298,9 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
             "garp_master_refresh_repeat" => set_u32(v, &mut vi.garp.master_refresh_repeat),
             "garp_lower_prio_delay" => {
                 set_secs_int(v, &mut vi.garp.lower_prio_delay);
-                lower_delay_set = true;
             }
             "garp_lower_prio_repeat" => {
                 set_u32(v, &mut vi.garp.lower_prio_repeat);
-                lower_repeat_set = true;
             }
             "lower_prio_no_advert" => set_bool(v, &mut vi.lower_prio_no_advert),
             "higher_prio_send_advert" => set_bool(v, &mut vi.higher_prio_send_advert),
@@ -316,12 +312,9 @@ pub(super) fn instance(lw: &mut Lower<'_>, node: &Node) -> VrrpInstance {
             _ => {}
         }
     }
-    if !lower_delay_set {
-        vi.garp.lower_prio_delay = vi.garp.master_delay;
-    }
-    if !lower_repeat_set {
-        vi.garp.lower_prio_repeat = vi.garp.master_repeat;
-    }
+    // Unset lower-priority GARP values stay at keepalived's global defaults
+    // (5 s, 5), not the instance's master values: seen in 2.2.7's dumps.
+    // (`vrrp_garp_lower_prio_*` in global_defs is not applied yet.)
     // `state MASTER` without a priority makes the instance the address owner.
     if vi.state == InitialState::Master && !priority_set {
         vi.priority = 255;
