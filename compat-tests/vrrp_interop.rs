@@ -10,7 +10,7 @@
 //!   after a clean stop within the skew.
 
 use pharos::vrrp::net::Ipv4Socket;
-use pharos::vrrp::packet::{self, Advert, AdvertAuth, ChecksumContext, Expect, Version};
+use pharos::vrrp::packet::{self, AdvertAuth, ChecksumContext, Expect, Version};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -24,17 +24,6 @@ fn keepalived_conf(state: &str, priority: u8) -> String {
     format!(
         "vrrp_instance VI_1 {{\n  state {state}\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass secret12\n  }}\n  virtual_ipaddress {{\n    {VIP}/32\n  }}\n}}\n"
     )
-}
-
-fn our_advert(priority: u8) -> Advert {
-    Advert {
-        version: Version::V2,
-        vrid: 51,
-        priority,
-        interval_centis: 100,
-        addrs: vec![IpAddr::V4(VIP.parse().expect("vip"))],
-        auth: AdvertAuth::pass("secret12"),
-    }
 }
 
 #[test]
@@ -71,7 +60,7 @@ fn keepalived_adverts_validate_and_match_our_bytes_needs_root() {
         ttl_window: None,
     };
     let advert = packet::receive(&bytes, r.ttl, &ck, &want).expect("keepalived's advert validates");
-    assert_eq!(advert, our_advert(255));
+    assert_eq!(advert, pass_advert(255));
     let mut out = [0u8; 64];
     let n = advert.emit(&mut out, &ck);
     assert_eq!(
@@ -101,7 +90,7 @@ fn our_adverts_hold_keepalived_in_backup_and_priority_zero_hands_over_needs_root
         let mut took_vip = false;
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(7) {
-            let n = our_advert(200).emit(&mut out, &ck);
+            let n = pass_advert(200).emit(&mut out, &ck);
             sock.send(&out[..n], GROUP, 255).expect("send");
             let tick = Instant::now();
             while tick.elapsed() < Duration::from_secs(1) {
@@ -110,7 +99,7 @@ fn our_adverts_hold_keepalived_in_backup_and_priority_zero_hands_over_needs_root
             }
         }
         // Leave: priority 0 makes the backup take over after its skew (0.609 s).
-        let n = our_advert(0).emit(&mut out, &ck);
+        let n = pass_advert(0).emit(&mut out, &ck);
         sock.send(&out[..n], GROUP, 255).expect("send");
         let left = Instant::now();
         while left.elapsed() < Duration::from_secs(5) {

@@ -7,7 +7,7 @@
 //! at the end makes both BACKUP (the corpus could have).
 
 use pharos::vrrp::net::Ipv4Socket;
-use pharos::vrrp::packet::{Advert, AdvertAuth, ChecksumContext, Version};
+use pharos::vrrp::packet::{Advert, ChecksumContext, Version};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -29,17 +29,6 @@ struct Forged {
     what: &'static str,
     bytes: Vec<u8>,
     ttl: u8,
-}
-
-fn advert(priority: u8) -> Advert {
-    Advert {
-        version: Version::V2,
-        vrid: 51,
-        priority,
-        interval_centis: 100,
-        addrs: vec![IpAddr::V4(VIP.parse().expect("vip"))],
-        auth: AdvertAuth::pass("secret12"),
-    }
 }
 
 /// Emits `a` from `src` to the group, then lets `edit` break it; the
@@ -64,7 +53,7 @@ fn forge(src: Ipv4Addr, a: &Advert, edit: impl Fn(&mut Vec<u8>), fix_checksum: b
 }
 
 fn corpus(src: Ipv4Addr) -> Vec<Forged> {
-    let a = advert(254);
+    let a = pass_advert(254);
     let f = |what, edit: &dyn Fn(&mut Vec<u8>), fix, ttl| Forged {
         what,
         bytes: forge(src, &a, edit, fix),
@@ -97,7 +86,7 @@ fn send_corpus(from: &str, valid_too: bool) {
             }
         }
         if valid_too {
-            let good = forge(src, &advert(254), |_| {}, false);
+            let good = forge(src, &pass_advert(254), |_| {}, false);
             for _ in 0..2 {
                 sock.send(&good, GROUP, 255).expect("send");
                 std::thread::sleep(Duration::from_millis(300));

@@ -11,6 +11,20 @@ use std::time::{Duration, Instant};
 
 pub const VIP: &str = "198.51.100.100";
 
+/// The v2 advert of the harness's standard instance (VRID 51, PASS
+/// `secret12`, advert_int 1, VIP) with `priority`.
+pub fn pass_advert(priority: u8) -> pharos::vrrp::packet::Advert {
+    use pharos::vrrp::packet::{Advert, AdvertAuth, Version};
+    Advert {
+        version: Version::V2,
+        vrid: 51,
+        priority,
+        interval_centis: 100,
+        addrs: vec![std::net::IpAddr::V4(VIP.parse().expect("vip"))],
+        auth: AdvertAuth::pass("secret12"),
+    }
+}
+
 /// Sets a sysctl inside namespace `ns`.
 pub fn sysctl(ns: &str, key: &str, value: &str) {
     let ok = Command::new("ip")
