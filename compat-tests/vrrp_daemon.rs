@@ -389,3 +389,26 @@ fn split_brain_heals_after_a_partition_needs_root() {
     );
     stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
 }
+
+#[test]
+fn dash_s_runs_in_the_named_namespace_needs_root() {
+    let pair = Pair::new("pz");
+    let conf = pair.dir.join("z.conf");
+    std::fs::write(&conf, simple_conf(96, 100, &["198.51.100.96"], "")).expect("conf");
+    // Started in the host namespace: `-s` moves it into the Pharos one.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pharos"))
+        .args(["keepalived", "-n", "-s", &pair.ph, "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(pair.dir.join("z.pid"))
+        .arg("-r")
+        .arg(pair.dir.join("zv.pid"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn pharos");
+    let took = pair.wait_for(Duration::from_secs(8), |p| {
+        p.has_addr(&p.ph, "198.51.100.96")
+    });
+    stop(&mut child, nix::sys::signal::Signal::SIGTERM);
+    assert!(took.is_some(), "MASTER inside the namespace given by -s");
+}

@@ -219,6 +219,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
             }
         };
     }
+    if a.config_test.is_none()
+        && let Some(ns) = &a.namespace
+        && let Err(e) = enter_netns(ns)
+    {
+        eprintln!("{e}");
+        return 1;
+    }
     let path = a.config.clone().unwrap_or_else(|| DEFAULT_CONFIG.into());
     let opts = Options {
         config_id: a.config_id.clone(),
@@ -275,6 +282,24 @@ fn run(a: &Args, path: &str, outcome: keepalived::Outcome, opts: &Options) -> i3
         );
         return 1;
     }
+    // `net_namespace NAME` in the file: enter it and read the file again
+    // there, so that interfaces are those of the namespace.
+    let in_file = outcome
+        .config
+        .root
+        .iter()
+        .find(|o| o.keyword == "net_namespace")
+        .and_then(|o| o.args.first().cloned());
+    let outcome = match in_file.filter(|_| a.namespace.is_none()) {
+        Some(ns) => {
+            if let Err(e) = enter_netns(&ns) {
+                say(&e);
+                return 1;
+            }
+            keepalived::read_file(path, opts)
+        }
+        None => outcome,
+    };
     // Paths must survive the chdir of daemon mode.
     let absolute = |p: &str| {
         std::path::absolute(p).map_or_else(|_| p.to_string(), |x| x.display().to_string())
@@ -336,6 +361,17 @@ fn run(a: &Args, path: &str, outcome: keepalived::Outcome, opts: &Options) -> i3
             1
         }
     }
+}
+
+/// Moves this process into network namespace `name` (`-s`, `net_namespace`).
+fn enter_netns(name: &str) -> Result<(), String> {
+    use std::os::fd::AsFd;
+    std::fs::File::open(format!("/var/run/netns/{name}"))
+        .and_then(|f| {
+            nix::sched::setns(f.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(std::io::Error::from)
+        })
+        .map_err(|e| format!("Unable to enter network namespace {name}: {e}"))
 }
 
 /// `pharos dump keepalived [-i ID] -f FILE`; `args[0]` is "keepalived".
