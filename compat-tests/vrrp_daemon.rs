@@ -412,3 +412,36 @@ fn dash_s_runs_in_the_named_namespace_needs_root() {
     stop(&mut child, nix::sys::signal::Signal::SIGTERM);
     assert!(took.is_some(), "MASTER inside the namespace given by -s");
 }
+
+fn ruleset(ns: &str) -> String {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", ns, "nft", "list", "ruleset"])
+        .output()
+        .expect("nft");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn vrrp_strict_no_accept_ruleset_matches_keepalived_needs_root() {
+    let mut pair = Pair::new("pf");
+    let conf = |vrid: u8| {
+        format!(
+            "global_defs {{\n  vrrp_strict\n}}\n{}",
+            simple_conf(vrid, 100, &["198.51.100.100", "198.51.100.101/24"], "")
+        )
+    };
+    // Different VRIDs: both become MASTER of the same addresses, each in
+    // its own namespace.
+    pair.start_keepalived(&conf(97));
+    let mut ph = pair.start_pharos(&conf(98));
+    let masters = pair.wait_for(Duration::from_secs(8), |p| {
+        p.has_addr(&p.ka, "198.51.100.101") && p.has_addr(&p.ph, "198.51.100.101")
+    });
+    assert!(masters.is_some(), "both MASTER");
+    std::thread::sleep(Duration::from_millis(300));
+    let theirs = ruleset(&pair.ka);
+    assert!(theirs.contains("ip daddr @vips drop"), "{theirs}");
+    assert_eq!(ruleset(&pair.ph), theirs, "no_accept ruleset");
+    stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(ruleset(&pair.ph), "", "table removed on stop");
+}

@@ -78,6 +78,8 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
         links: Vec::new(),
         links_at: StdInstant::now(),
         epoch: StdInstant::now(),
+        firewall_due: false,
+        firewalled: Vec::new(),
     };
     d.start(&HashMap::new())?;
     if d.nodes.is_empty() {
@@ -95,6 +97,7 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
         d.dumps(signals);
         d.tick();
         d.receive(&mut buf);
+        d.firewall();
     }
     // keepalived closes the notify FIFOs before its instances stop.
     d.io.notifier.close_fifos();
@@ -105,6 +108,7 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
         }
         d.step(i, at, Input::Stop);
     }
+    d.firewall();
     Ok(())
 }
 
@@ -119,6 +123,11 @@ struct Driver<'l> {
     links: Vec<addr::Link>,
     links_at: StdInstant,
     epoch: StdInstant,
+    /// A no_accept instance entered or left MASTER: the firewall set must
+    /// be brought up to date.
+    firewall_due: bool,
+    /// The VIPs the firewall drops traffic for now.
+    firewalled: Vec<std::net::IpAddr>,
 }
 
 impl Driver<'_> {
@@ -134,6 +143,12 @@ impl Driver<'_> {
         self.links = self.io.rt.block_on(addr::links(&self.io.handle))?;
         self.io.slots.clear();
         self.nodes = node::build(&self.cfg, &self.links, &mut self.io.slots, self.io.log)?;
+        if self.nodes.iter().any(|n| n.no_accept) {
+            (self.io.log)(
+                "use_vmac or no_accept/strict specified, but no firewall configured - using nftables",
+            );
+        }
+        self.firewall_due = true;
         self.groups = self
             .cfg
             .sync_groups
@@ -320,6 +335,9 @@ impl Driver<'_> {
             let mut out = Vec::new();
             self.nodes[i].fsm.handle(at, input, &mut out);
             let after = self.nodes[i].fsm.state();
+            if after != before && (after == State::Master || before == State::Master) {
+                self.firewall_due |= self.nodes[i].no_accept;
+            }
             if after != before {
                 let n = &mut self.nodes[i];
                 n.last_transition = node::wall_clock();
@@ -349,6 +367,26 @@ impl Driver<'_> {
             if let Some(g) = group {
                 self.settle_group(g);
             }
+        }
+    }
+
+    /// Brings the no_accept drop set up to date with the MASTERs.
+    fn firewall(&mut self) {
+        if !std::mem::take(&mut self.firewall_due) {
+            return;
+        }
+        let vips: Vec<std::net::IpAddr> = self
+            .nodes
+            .iter()
+            .filter(|n| n.no_accept && n.fsm.state() == State::Master)
+            .flat_map(|n| n.vips.iter().map(|(_, v)| v.prefix.addr))
+            .collect();
+        if vips == self.firewalled {
+            return;
+        }
+        match super::firewall::apply(&vips) {
+            Ok(()) => self.firewalled = vips,
+            Err(e) => (self.io.log)(&format!("no_accept: {e}")),
         }
     }
 

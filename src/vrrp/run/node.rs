@@ -60,6 +60,9 @@ pub(super) struct Node {
     pub master: Option<(IpAddr, u8)>,
     /// Check the VIP list of adverts (`skip_check_adv_addr` off).
     pub check_addrs: bool,
+    /// `no_accept` (vrrp_strict's default below 255): traffic for the VIPs
+    /// is dropped while MASTER (`vrrp::firewall`).
+    pub no_accept: bool,
 }
 
 /// What an instance tracks: an interface's link state, a vrrp_script or a
@@ -266,6 +269,7 @@ fn node(
         last_transition: wall_clock(),
         master: None,
         check_addrs: !(vi.skip_check_adv_addr || cfg.global.vrrp_skip_check_adv_addr),
+        no_accept: !vi.accept || ((vi.strict || cfg.global.vrrp_strict) && vi.priority != 255),
     }
 }
 
