@@ -445,3 +445,64 @@ fn vrrp_strict_no_accept_ruleset_matches_keepalived_needs_root() {
     stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
     assert_eq!(ruleset(&pair.ph), "", "table removed on stop");
 }
+
+/// keepalived 2.2.7 cannot track processes inside a network namespace (its
+/// proc connector socket is refused there: "Failed to set/clear process
+/// event listen - errno 111"), and running it in the host namespace would
+/// put VRRP on the host's links, so this one checks Pharos alone against
+/// keepalived's documented behaviour: FAULT from the start (no BACKUP
+/// (init)) while the quorum is not met, MASTER once the process runs,
+/// FAULT again when it ends.
+#[test]
+fn track_process_faults_at_start_and_recovers_needs_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let pair = Pair::new("pq");
+    // A uniquely named copy of sleep(1) is the tracked process.
+    let name = format!("phtp{}", std::process::id() % 100_000);
+    let exe = pair.dir.join(&name);
+    std::fs::copy("/bin/sleep", &exe).expect("copy sleep");
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let conf = format!(
+        "vrrp_track_process TP {{\n  process {name}\n}}\n{}",
+        simple_conf(
+            102,
+            100,
+            &["198.51.100.202"],
+            "  track_process {\n    TP\n  }\n"
+        )
+    );
+    let mut ph = pair.start_pharos(&conf);
+    let held = |p: &Pair| p.has_addr(&p.ph, "198.51.100.202");
+    assert!(
+        pair.wait_for(Duration::from_secs(5), held).is_none(),
+        "no process: FAULT"
+    );
+    let mut tracked = std::process::Command::new(&exe)
+        .arg("30")
+        .spawn()
+        .expect("start tracked process");
+    let up = pair.wait_for(Duration::from_secs(8), held);
+    let _ = tracked.kill();
+    let _ = tracked.wait();
+    assert!(up.is_some(), "the process runs: MASTER");
+    let gone = pair.wait_for(Duration::from_secs(4), |p| !held(p));
+    stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
+    assert!(gone.is_some(), "the process ends: FAULT, VIP released");
+    let log = std::fs::read_to_string(pair.dir.join("p.log")).unwrap_or_default();
+    let states: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split("(VI_R) ").nth(1))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "Entering FAULT STATE",
+            "Entering BACKUP STATE",
+            "Entering MASTER STATE",
+            "sent 0 priority",
+            "Entering FAULT STATE",
+            "Entering STOP STATE"
+        ],
+        "{log}"
+    );
+}

@@ -11,6 +11,7 @@ pub mod garp;
 pub mod net;
 pub mod notify;
 pub mod packet;
+pub mod process;
 pub mod run;
 pub mod script;
 pub mod stats;

@@ -80,6 +80,8 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
         epoch: StdInstant::now(),
         firewall_due: false,
         firewalled: Vec::new(),
+        processes: Vec::new(),
+        scanned: Vec::new(),
     };
     d.start(&HashMap::new())?;
     if d.nodes.is_empty() {
@@ -123,6 +125,9 @@ struct Driver<'l> {
     links: Vec<addr::Link>,
     links_at: StdInstant,
     epoch: StdInstant,
+    /// `vrrp_track_process` definitions and the last /proc scan.
+    processes: Vec<super::process::TrackProcess>,
+    scanned: Vec<super::process::ProcInfo>,
     /// A no_accept instance entered or left MASTER: the firewall set must
     /// be brought up to date.
     firewall_due: bool,
@@ -149,6 +154,8 @@ impl Driver<'_> {
             );
         }
         self.firewall_due = true;
+        self.processes = super::process::definitions(&self.cfg);
+        self.scan_processes();
         self.groups = self
             .cfg
             .sync_groups
@@ -173,7 +180,10 @@ impl Driver<'_> {
                     .flatten()
             })
             .collect();
-        for i in 0..self.nodes.len() {
+        // An instance whose weight-0 trackers fail from the start enters
+        // FAULT directly, as keepalived does (no BACKUP (init) first).
+        let verdicts = self.verdicts();
+        for (i, verdict) in verdicts.into_iter().enumerate() {
             let state = resume.get(&self.nodes[i].name).copied();
             if state.is_none() {
                 for (ifindex, vip) in &self.nodes[i].vips {
@@ -184,7 +194,14 @@ impl Driver<'_> {
                 }
             }
             let at = self.now();
-            let input = state.map_or(Input::Startup, Input::Resume);
+            let input = match state {
+                Some(s) => Input::Resume(s),
+                None if verdict == track::Verdict::Fault => {
+                    self.nodes[i].verdict = Some(verdict);
+                    Input::Fault(true)
+                }
+                None => Input::Startup,
+            };
             self.step(i, at, input);
         }
         self.evaluate();
@@ -241,8 +258,9 @@ impl Driver<'_> {
                 changed |= fresh != self.links;
                 self.links = fresh;
             }
-            // track_files are read on the same beat.
+            // track_files and processes are read on the same beat.
             changed |= !self.cfg.track_files.is_empty();
+            changed |= self.scan_processes();
         }
         if changed {
             self.evaluate();
@@ -446,6 +464,41 @@ impl Driver<'_> {
         }
     }
 
+    /// Rescans /proc when some instance tracks a process; whether the
+    /// result changed.
+    fn scan_processes(&mut self) -> bool {
+        let used = self.nodes.iter().any(|n| {
+            n.trackers
+                .iter()
+                .any(|t| matches!(t.object, Object::Process(_)))
+        });
+        if !used {
+            return false;
+        }
+        let fresh = super::process::scan();
+        let changed = fresh != self.scanned;
+        self.scanned = fresh;
+        changed
+    }
+
+    /// Every node's verdict: its own, or FAULT when a member of its sync
+    /// group is in FAULT.
+    fn verdicts(&self) -> Vec<track::Verdict> {
+        let mut verdicts: Vec<track::Verdict> =
+            (0..self.nodes.len()).map(|i| self.own_verdict(i)).collect();
+        for g in &self.groups {
+            if g.members
+                .iter()
+                .any(|&i| verdicts[i] == track::Verdict::Fault)
+            {
+                for &i in &g.members {
+                    verdicts[i] = track::Verdict::Fault;
+                }
+            }
+        }
+        verdicts
+    }
+
     fn own_verdict(&self, i: usize) -> track::Verdict {
         let n = &self.nodes[i];
         let tracked: Vec<track::Tracked> = n
@@ -462,6 +515,10 @@ impl Driver<'_> {
                         .get(*j)
                         .and_then(Option::as_ref)
                         .map_or(Status::Unknown, Runner::status),
+                    Object::Process(j) => self
+                        .processes
+                        .get(*j)
+                        .map_or(Status::Unknown, |p| p.status(&self.scanned)),
                     Object::File(j) => Status::Value(
                         self.cfg.track_files[*j]
                             .file

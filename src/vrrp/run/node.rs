@@ -77,6 +77,8 @@ pub(super) enum Object {
     Interface(String),
     Script(usize),
     File(usize),
+    /// Index into `process::definitions`.
+    Process(usize),
 }
 
 fn family_addr(a: IpAddr, v6: bool) -> Option<IpAddr> {
@@ -300,6 +302,18 @@ fn trackers(vi: &VrrpInstance, cfg: &KeepalivedConfig) -> Vec<Tracker> {
         let (weight, reverse) = own_or(t, s.weight, s.reverse);
         out.push(Tracker {
             object: Object::Script(i),
+            weight,
+            reverse,
+        });
+    }
+    let processes = super::super::process::definitions(cfg);
+    for t in &vi.track.processes {
+        let Some(i) = processes.iter().position(|p| p.name == t.name) else {
+            continue;
+        };
+        let (weight, reverse) = own_or(t, processes[i].weight, processes[i].reverse);
+        out.push(Tracker {
+            object: Object::Process(i),
             weight,
             reverse,
         });
