@@ -4,6 +4,7 @@
 //! scripts and notifications, and the daemon driver (`run`).
 
 pub mod addr;
+pub mod ah;
 pub mod fsm;
 pub mod garp;
 pub mod net;
