@@ -122,6 +122,9 @@ pub fn seal(src: Ipv4Addr, dst: Ipv4Addr, ip_id: u16, seq: u32, key: &str, vrrp:
 /// so sequence number 0 is never accepted. On success returns where the
 /// VRRP message is and its sequence number, which becomes the new counter.
 /// The ICV covers the IPv4 total length: bytes past it are ignored.
+/// (keepalived hashes its own configured length instead; a length that
+/// differs from the config fails there as an ICV error and here later, in
+/// `packet::receive`.)
 pub fn open(
     datagram: &[u8],
     key: &str,
@@ -158,8 +161,9 @@ pub fn open(
 }
 
 /// The sequence number keepalived sends next after its counter reached
-/// `counter`; `None` once it has cycled (above `SEQ_MAX - 1`), when
-/// keepalived stops counting.
+/// `counter`; `None` once the counter is at `SEQ_MAX` or above: keepalived
+/// then marks it cycled and keeps sending the same number (which peers drop
+/// as a replay) until it is reset on becoming MASTER.
 pub fn next_seq(counter: u32) -> Option<u32> {
     (counter < SEQ_MAX).then(|| counter + 1)
 }
