@@ -5,6 +5,7 @@
 //! the daemon driver (`run`).
 
 pub mod addr;
+pub mod ah;
 pub mod firewall;
 pub mod fsm;
 pub mod garp;
