@@ -8,7 +8,7 @@
 //! * `encode`: the heads as haproxy writes them to the other side.
 //!
 //! Every rule here was checked against the real haproxy 2.6.12 (Debian 12):
-//! fixtures/haproxy/http1-corpus/ holds the recorded requests and tests/http1_corpus.rs
+//! fixtures/haproxy/http1-corpus/ holds the recorded requests and compat-tests/http1_corpus.rs
 //! replays them through this module.
 
 mod body;

@@ -487,4 +487,45 @@ mod tests {
             Scan::Invalid(_)
         ));
     }
+
+    use proptest::prelude::*;
+
+    /// Bytes that matter to either scanner, so random heads hit their edges often.
+    fn head_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let alphabet = prop::sample::select(b"GET /HTP1.0:a\r\n\r\n\t #\x01\x00\x80,".to_vec());
+        (
+            prop::sample::select(vec![
+                &b"GET / HTTP/1.1\r\n"[..],
+                b"",
+                b"\r\nGET /x HTTP/1.0\n",
+                b"HTTP/1.1 200 OK\r\n",
+            ]),
+            prop::collection::vec(alphabet, 0..60),
+        )
+            .prop_map(|(prefix, tail)| [prefix, &tail, b"\r\n\r\n"].concat())
+    }
+
+    proptest! {
+        /// The fast path never accepts what haproxy's rules refuse, nor reads it otherwise.
+        #[test]
+        fn fast_path_agrees_with_haproxy_rules(input in head_bytes()) {
+            for side in [Side::Request, Side::Response] {
+                let fast = match side {
+                    Side::Request => fast_request(&input),
+                    Side::Response => fast_response(&input),
+                };
+                if let Some(Scan::Complete(f)) = fast {
+                    match Slow::new(&input, side).run() {
+                        Scan::Complete(s) => {
+                            prop_assert_eq!(&f.buf, &s.buf);
+                            prop_assert_eq!(f.line, s.line);
+                            prop_assert_eq!(&f.fields, &s.fields);
+                            prop_assert_eq!(f.consumed, s.consumed);
+                        }
+                        other => prop_assert!(false, "fast accepted, slow said {:?}", other),
+                    }
+                }
+            }
+        }
+    }
 }
