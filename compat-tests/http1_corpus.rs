@@ -39,7 +39,22 @@ struct Run {
 }
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/haproxy/http1-corpus/requests")
+    corpus_dir("requests")
+}
+
+fn corpus_dir(kind: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/haproxy/http1-corpus")
+        .join(kind)
+}
+
+fn case_dirs(kind: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(corpus_dir(kind))
+        .unwrap_or_else(|e| panic!("fixtures/haproxy/http1-corpus/{kind}: {e}"))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    dirs.sort();
+    dirs
 }
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
@@ -49,12 +64,27 @@ fn read(dir: &Path, name: &str) -> Vec<u8> {
 /// The body of the request at the start of `input`, re-encoded as haproxy forwards it
 /// (chunked data coalesced into one chunk: the corpus sends each request in one write).
 fn forward_body(head: &RequestHead, input: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, u16> {
+    forward_framed_body(head.framing().body, Side::Request, input, false, out)
+}
+
+/// A body framed as `body`, re-encoded as haproxy forwards it; `closed`: the peer closed
+/// after `input`. `None` when the body is not complete.
+fn forward_framed_body(
+    body: BodyLength,
+    side: Side,
+    input: &[u8],
+    closed: bool,
+    out: &mut Vec<u8>,
+) -> Result<Option<usize>, u16> {
     let limits = Limits::default();
-    let mut decoder = BodyDecoder::new(head.framing().body, &limits);
+    let mut decoder = BodyDecoder::new(body, &limits);
     let mut events = Vec::new();
     let used = decoder
         .decode(input, &mut events)
-        .map_err(|e| e.status(Side::Request))?;
+        .map_err(|e| e.status(side))?;
+    if closed {
+        decoder.close(&mut events).map_err(|e| e.status(side))?;
+    }
     if !decoder.is_done() {
         return Ok(None);
     }
@@ -67,7 +97,7 @@ fn forward_body(head: &RequestHead, input: &[u8], out: &mut Vec<u8>) -> Result<O
             BodyEvent::End => {}
         }
     }
-    if head.framing().body == BodyLength::Chunked {
+    if body == BodyLength::Chunked {
         let mut enc = ChunkedEncoder::new();
         enc.data(&data, out);
         enc.finish(trailers.as_ref(), out);
@@ -213,11 +243,7 @@ fn check_page(name: &str, status: u16, response: &[u8], problems: &mut Vec<Strin
 
 #[test]
 fn haproxy_request_corpus() {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(corpus())
-        .expect("fixtures/haproxy/http1-corpus/requests")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    dirs.sort();
+    let dirs = case_dirs("requests");
     assert!(dirs.len() >= 40, "corpus too small: {}", dirs.len());
     let problems: Vec<String> = dirs.iter().flat_map(|d| check(d)).collect();
     assert!(
@@ -244,5 +270,75 @@ fn the_corpus_covers_both_verdicts() {
     assert!(
         accepted >= 20 && refused >= 20,
         "accepted {accepted}, refused {refused}"
+    );
+}
+
+/// haproxy's rendering of what the server answered: 502 when it refuses it.
+fn forward_server_response(request: &RequestHead, server: &[u8]) -> Vec<u8> {
+    let limits = Limits::default();
+    let bad_gateway = || {
+        let mut out = Vec::new();
+        errors::builtin(502)
+            .expect("a 502 page")
+            .reply()
+            .encode(&mut out);
+        out
+    };
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let head = match ResponseHead::parse(&server[at..], &limits, request.is_head()) {
+            Ok(Parse::Complete { head, len }) => {
+                at += len;
+                head
+            }
+            Ok(Parse::Partial) | Err(_) => return bad_gateway(),
+        };
+        head.encode_for_client(request, &mut out);
+        if head.status < 200 {
+            continue;
+        }
+        // The recorder closes after the close-delimited ones: all its bytes are the body.
+        let body = head.framing().body;
+        let closed = body == BodyLength::UntilClose;
+        return match forward_framed_body(body, Side::Response, &server[at..], closed, &mut out) {
+            Ok(Some(_)) => out,
+            Ok(None) | Err(_) => bad_gateway(),
+        };
+    }
+}
+
+#[test]
+fn haproxy_response_corpus() {
+    let dirs = case_dirs("responses");
+    assert!(dirs.len() >= 20, "corpus too small: {}", dirs.len());
+    let limits = Limits::default();
+    let mut problems = Vec::new();
+    for dir in &dirs {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Ok(Parse::Complete { head: request, .. }) =
+            RequestHead::parse(&read(dir, "request.bin"), &limits)
+        else {
+            panic!("{name}: the request of a response case is valid");
+        };
+        let ours = forward_server_response(&request, &read(dir, "server.bin"));
+        let haproxy = read(dir, "response.bin");
+        if ours != haproxy {
+            problems.push(format!(
+                "{name}\n  haproxy: {}\n  ours:    {}",
+                show(&haproxy),
+                show(&ours)
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} response cases differ from haproxy 2.6:\n{}",
+        problems.len(),
+        dirs.len(),
+        problems.join("\n")
     );
 }

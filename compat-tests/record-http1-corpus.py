@@ -6,9 +6,10 @@ It writes fixtures/haproxy/http1-corpus/ (see the README there). Everything runs
 loopback of one network namespace it creates (hht-rec-<pid>) and deletes on exit; no other
 address is ever used. haproxy is started as our child and killed by its pid.
 
-Per case, three files: request.bin (what the client sent), response.bin (what the client
-got back, until the expected number of responses or the close), backend.bin (what the
-recorder behind haproxy received; empty when haproxy stopped the request).
+Per request case, three files: request.bin (what the client sent), response.bin (what the
+client got back, until the expected number of responses or the close), backend.bin (what
+the recorder behind haproxy received; empty when haproxy stopped the request). Per response
+case: request.bin, server.bin (what the recorder answered) and response.bin.
 """
 import os
 import shutil
@@ -224,6 +225,37 @@ CASES = [
     ("incomplete-timeout-408", b"GET / HTTP/1.1\r\n" + H, 1),
 ]
 
+GET_R = b"GET /r HTTP/1.1\r\n" + H + b"\r\n"
+
+# (name, request, what the server answers, whether it closes after). The client gets
+# haproxy's rendering of it: response.bin.
+RESPONSE_CASES = [
+    ("content-length", GET_R, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Case: Value\r\n\r\nok", False),
+    ("close-delimited", GET_R, b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nclose-delimited", True),
+    ("close-delimited-http10-client", b"GET /r HTTP/1.0\r\n\r\n", b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nbody", True),
+    ("chunked-rechunked", GET_R, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n", False),
+    ("te-and-cl", GET_R, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", False),
+    ("obs-fold", GET_R, b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nok", False),
+    ("http10-server", GET_R, b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", False),
+    ("http20-version", GET_R, b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok", False),
+    ("no-reason", GET_R, b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok", False),
+    ("four-digit-status", GET_R, b"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok", False),
+    ("204-with-cl", GET_R, b"HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\n", False),
+    ("304-with-cl", GET_R, b"HTTP/1.1 304 Not Modified\r\nContent-Length: 2\r\n\r\n", False),
+    ("head-with-cl", b"HEAD /r HTTP/1.1\r\n" + H + b"\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n", False),
+    ("interim-100", GET_R, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", False),
+    ("connection-tokens-ctl", GET_R, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, foo\r\nX-N: \x01\r\n\r\nok", False),
+    ("cl-duplicate-same", GET_R, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", False),
+    # Refused: 502.
+    ("te-gzip", GET_R, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzzz", True),
+    ("te-gzip-chunked", GET_R, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", False),
+    ("cl-duplicate-different", GET_R, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", False),
+    ("bad-header-name", GET_R, b"HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 2\r\n\r\nok", False),
+    ("garbage", GET_R, b"garbage\r\n\r\n", True),
+    ("bad-chunk-size", GET_R, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", False),
+    ("version-lowercase", GET_R, b"http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", False),
+]
+
 
 class Recorder:
     """The backend: stores the exact bytes of each request it reads, answers OK."""
@@ -231,6 +263,8 @@ class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
         self.log = b""
+        # (bytes, close after) to answer instead of OK, for the response cases.
+        self.response = None
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", BE))
@@ -289,7 +323,13 @@ class Recorder:
                     body, buf = buf[:n], buf[n:]
                 with self.lock:
                     self.log += head + body
-                if lines[0].startswith(b"HEAD "):
+                if self.response is not None:
+                    # A response case: its bytes as they are, then close if it says so.
+                    data, close = self.response
+                    conn.sendall(data)
+                    if close:
+                        return
+                elif lines[0].startswith(b"HEAD "):
                     conn.sendall(OK[: OK.index(b"\r\n\r\n") + 4])
                 else:
                     conn.sendall(OK)
@@ -400,6 +440,16 @@ def inside(work):
             write(os.path.join(d, "backend.bin"), rec.take())
             first = got.split(b"\r\n", 1)[0].decode(errors="replace")
             print(f"{i:02d} {name}: {first}")
+        for i, (name, request, answer, close) in enumerate(RESPONSE_CASES):
+            rec.response = (answer, close)
+            got = exchange(FE, request)
+            rec.response = None
+            d = os.path.join(OUT, "responses", f"{i:02d}-{name}")
+            write(os.path.join(d, "request.bin"), request)
+            write(os.path.join(d, "server.bin"), answer)
+            write(os.path.join(d, "response.bin"), got)
+            first = got.split(b"\r\n", 1)[0].decode(errors="replace")
+            print(f"response {i:02d} {name}: {first}")
         errors = os.path.join(OUT, "errors")
         for code in ["400", "401", "403", "404", "405", "407", "408", "410", "413", "425",
                      "429", "500", "501", "502", "503", "504"]:
@@ -435,6 +485,7 @@ def main():
     work = tempfile.mkdtemp(prefix="hht-rec-")
     shutil.rmtree(os.path.join(OUT, "requests"), ignore_errors=True)
     shutil.rmtree(os.path.join(OUT, "errors"), ignore_errors=True)
+    shutil.rmtree(os.path.join(OUT, "responses"), ignore_errors=True)
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)

@@ -57,10 +57,10 @@ impl ResponseHead {
         out.extend_from_slice(b"\r\n");
     }
 
-    /// Whether the client connection stays open after this response to `request`.
+    /// Whether the client connection stays open after this response to `request`. A
+    /// response's own Transfer-Encoding + Content-Length closes the server side only.
     pub fn client_keep_alive(&self, request: &RequestHead) -> bool {
-        let f = self.framing();
-        request.client_keep_alive() && f.body != BodyLength::UntilClose && !f.force_close
+        request.client_keep_alive() && self.framing().body != BodyLength::UntilClose
     }
 
     fn encode_status_line(&self, out: &mut Vec<u8>) {

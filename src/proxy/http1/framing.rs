@@ -34,7 +34,8 @@ pub struct Framing {
     /// The last Upgrade field names `websocket`.
     pub upgrade_websocket: bool,
     /// Transfer-Encoding with Content-Length, or on HTTP/1.0: haproxy drops the
-    /// Content-Length and closes the connection after this exchange (request smuggling).
+    /// Content-Length and closes this message's connection after the exchange (the
+    /// client's for a request, the server's for a response).
     pub force_close: bool,
     /// `Expect: 100-continue` on an HTTP/1.1 request.
     pub expect_continue: bool,
