@@ -7,6 +7,8 @@
 //! scanner follows haproxy's rules byte by byte and decides. Semantics (Content-Length,
 //! Host, …) belong to `framing`, not here.
 
+use std::mem::MaybeUninit;
+
 use super::headers::{HeaderList, Span};
 use super::{HeadError, Side};
 
@@ -106,11 +108,12 @@ fn build(
 }
 
 fn fast_request(input: &[u8]) -> Option<Scan> {
-    let mut headers = [httparse::EMPTY_HEADER; FAST_FIELDS];
-    let mut req = httparse::Request::new(&mut headers);
+    // Uninitialized slots: no 4 KB of zeroes written per request.
+    let mut headers = [const { MaybeUninit::uninit() }; FAST_FIELDS];
+    let mut req = httparse::Request::new(&mut []);
     let mut config = httparse::ParserConfig::default();
     config.allow_multiple_spaces_in_request_line_delimiters(true);
-    let end = match config.parse_request(&mut req, input) {
+    let end = match config.parse_request_with_uninit_headers(&mut req, input, &mut headers) {
         Ok(httparse::Status::Complete(end)) => end,
         Ok(httparse::Status::Partial) => return Some(Scan::Partial),
         Err(_) => return None,
@@ -141,9 +144,10 @@ fn fast_request(input: &[u8]) -> Option<Scan> {
 }
 
 fn fast_response(input: &[u8]) -> Option<Scan> {
-    let mut headers = [httparse::EMPTY_HEADER; FAST_FIELDS];
-    let mut resp = httparse::Response::new(&mut headers);
-    let end = match resp.parse(input) {
+    let mut headers = [const { MaybeUninit::uninit() }; FAST_FIELDS];
+    let mut resp = httparse::Response::new(&mut []);
+    let config = httparse::ParserConfig::default();
+    let end = match config.parse_response_with_uninit_headers(&mut resp, input, &mut headers) {
         Ok(httparse::Status::Complete(end)) => end,
         Ok(httparse::Status::Partial) => return Some(Scan::Partial),
         Err(_) => return None,

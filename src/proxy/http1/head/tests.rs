@@ -248,3 +248,22 @@ fn responses_to_the_client_say_how_the_connection_goes() {
         "HTTP/1.1 200 \r\nconnection: foo\r\nconnection: close\r\n\r\n"
     );
 }
+
+/// Observed on 2.6.12 behind `option http-server-close`.
+#[test]
+fn server_close_mode_asks_11_servers_to_close() {
+    let encode = |input: &[u8]| {
+        let (head, _) = request(input).expect("valid request");
+        let mut out = Vec::new();
+        head.encode_for_server(ServerConn::Close, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    assert_eq!(
+        encode(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, foo\r\n\r\n"),
+        "GET / HTTP/1.1\r\nhost: a\r\nconnection: foo\r\nconnection: close\r\n\r\n"
+    );
+    assert_eq!(
+        encode(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+        "GET / HTTP/1.0\r\n\r\n"
+    );
+}
