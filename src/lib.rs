@@ -6,4 +6,5 @@ pub mod cli;
 pub mod conf;
 pub mod daemon;
 pub mod model;
+pub mod proxy;
 pub mod vrrp;
