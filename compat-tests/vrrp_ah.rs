@@ -297,3 +297,41 @@ fn keepalived_rejects_ah_with_a_wrong_key_needs_root() {
 fn keepalived_rejects_replayed_ah_sequence_numbers_needs_root() {
     rejected("hah5", Sealing::RepeatedSeq);
 }
+
+/// The daemon with `auth_type AH` in a mixed pair: Pharos (150) is elected
+/// over keepalived (100), which accepts its sealed adverts and stays
+/// BACKUP; after `kill -9` keepalived takes over, and Pharos, restarted,
+/// accepts keepalived's AH adverts and preempts back.
+#[test]
+fn daemon_ah_mixed_pair_elects_fails_over_and_preempts_needs_root() {
+    let mut pair = Pair::new("hah6");
+    pair.start_keepalived(&keepalived_conf(100, false));
+    assert!(
+        pair.wait_for(Duration::from_secs(8), |p| p.has_vip(&p.ka))
+            .is_some(),
+        "keepalived alone becomes MASTER"
+    );
+    let ours = keepalived_conf(150, false);
+    let mut ph = pair.start_pharos(&ours);
+    let took = pair.wait_for(Duration::from_secs(8), |p| {
+        p.has_vip(&p.ph) && !p.has_vip(&p.ka)
+    });
+    assert!(took.is_some(), "Pharos (150) preempts keepalived over AH");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !pair.has_vip(&pair.ka),
+        "keepalived stays BACKUP: it accepts our AH"
+    );
+    stop(&mut ph, nix::sys::signal::Signal::SIGKILL);
+    let back = pair.wait_for(Duration::from_secs(6), |p| p.has_vip(&p.ka));
+    assert!(back.is_some(), "keepalived takes over after kill -9");
+    let mut ph = pair.start_pharos_in(&pair.ph.clone(), "p2", &ours);
+    let again = pair.wait_for(Duration::from_secs(8), |p| {
+        p.has_vip(&p.ph) && !p.has_vip(&p.ka)
+    });
+    stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
+    assert!(
+        again.is_some(),
+        "restarted Pharos reads keepalived's AH and preempts"
+    );
+}

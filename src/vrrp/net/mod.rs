@@ -43,6 +43,7 @@ impl Socket {
         v6: bool,
         src: Option<IpAddr>,
         group: Option<IpAddr>,
+        ah: bool,
     ) -> io::Result<Socket> {
         if v6 {
             let (src, group) = (
@@ -55,7 +56,14 @@ impl Socket {
                 src.map(only_v4).transpose()?,
                 group.map(only_v4).transpose()?,
             );
-            Ok(Socket::V4(Ipv4Socket::open(ifname, src, group)?))
+            let proto = if ah {
+                crate::vrrp::ah::PROTO_AH
+            } else {
+                crate::vrrp::packet::PROTO_VRRP
+            };
+            Ok(Socket::V4(Ipv4Socket::open_proto(
+                ifname, src, group, proto,
+            )?))
         }
     }
 

@@ -86,6 +86,16 @@ impl Ipv4Socket {
     /// Opens the socket on `ifname`, joins `group` when given (multicast
     /// mode), and sends from `src` (or the interface's primary address).
     pub fn open(ifname: &str, src: Option<Ipv4Addr>, group: Option<Ipv4Addr>) -> io::Result<Self> {
+        Self::open_proto(ifname, src, group, PROTO_VRRP)
+    }
+
+    /// As `open`, for IP protocol `proto` (51 for `auth_type AH`).
+    pub fn open_proto(
+        ifname: &str,
+        src: Option<Ipv4Addr>,
+        group: Option<Ipv4Addr>,
+        proto: u8,
+    ) -> io::Result<Self> {
         let ifindex = nix::net::if_::if_nametoindex(ifname).map_err(io::Error::from)?;
         let src = src.or_else(|| primary_ipv4(ifname)).ok_or_else(|| {
             io::Error::new(
@@ -96,7 +106,7 @@ impl Ipv4Socket {
         let sock = Socket::new(
             Domain::IPV4,
             Type::RAW,
-            Some(Protocol::from(i32::from(PROTO_VRRP))),
+            Some(Protocol::from(i32::from(proto))),
         )?;
         sock.bind_device(Some(ifname.as_bytes()))?;
         sock.set_header_included_v4(true)?;
@@ -122,14 +132,27 @@ impl Ipv4Socket {
 
     /// Sends one VRRP message to `dst` with `ttl`.
     pub fn send(&mut self, vrrp: &[u8], dst: Ipv4Addr, ttl: u8) -> io::Result<()> {
-        // keepalived's IDs run from 1 and skip 0.
-        self.id = self.id.wrapping_add(1).max(1);
-        let header = ipv4_header(self.src, dst, ttl, self.id, vrrp.len());
+        let id = self.next_id();
+        let header = ipv4_header(self.src, dst, ttl, id, vrrp.len());
         let mut frame = Vec::with_capacity(IPV4_HEADER + vrrp.len());
         frame.extend_from_slice(&header);
         frame.extend_from_slice(vrrp);
         let to = SockAddr::from(SocketAddrV4::new(dst, 0));
         self.sock.send_to(&frame, &to)?;
+        Ok(())
+    }
+
+    /// The IP ID of the next datagram: keepalived's IDs run from 1 and skip
+    /// 0 (the kernel would replace a 0, breaking an AH ICV over it).
+    pub fn next_id(&mut self) -> u16 {
+        self.id = self.id.wrapping_add(1).max(1);
+        self.id
+    }
+
+    /// Sends a complete IPv4 datagram built by the caller (AH).
+    pub fn send_datagram(&self, datagram: &[u8], dst: Ipv4Addr) -> io::Result<()> {
+        let to = SockAddr::from(SocketAddrV4::new(dst, 0));
+        self.sock.send_to(datagram, &to)?;
         Ok(())
     }
 

@@ -1,10 +1,11 @@
 //! Carrying out a state machine's actions: adverts on the node's socket,
 //! VIPs through netlink, GARP/NA bursts, log lines and notifications.
 
-use super::super::addr;
 use super::super::fsm::{Action, State};
+use super::super::net::Socket;
 use super::super::notify::{Notifier, Subject, state_word};
 use super::super::packet::ChecksumContext;
+use super::super::{addr, ah};
 use super::node::{Node, Slot};
 use crate::model::keepalived::Notify;
 use std::net::IpAddr;
@@ -106,7 +107,18 @@ fn send_advert(n: &mut Node, priority: u8, io: &mut Io<'_>) {
             break;
         }
         let len = advert.emit(&mut buf, &ck);
-        if let Err(e) = sock.send(&buf[..len], dst, 255, unicast && !n.v6) {
+        let sent = match (&mut n.ah, &mut *sock, src, dst) {
+            (Some((key, counter)), Socket::V4(s4), IpAddr::V4(from), IpAddr::V4(to)) => {
+                // keepalived stops counting once the counter has cycled.
+                if let Some(next) = ah::next_seq(*counter) {
+                    *counter = next;
+                }
+                let datagram = ah::seal(from, to, s4.next_id(), *counter, key, &buf[..len]);
+                s4.send_datagram(&datagram, to)
+            }
+            _ => sock.send(&buf[..len], dst, 255, unicast && !n.v6),
+        };
+        if let Err(e) = sent {
             (io.log)(&format!("({}) send advert to {dst} failed: {e}", n.name));
         }
     }

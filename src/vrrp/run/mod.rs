@@ -14,7 +14,7 @@ use super::packet::{self, ChecksumContext};
 use super::script::Runner;
 use super::sync::{Group, Member};
 use super::track::{self, Status};
-use super::{addr, notify};
+use super::{addr, ah, notify};
 use crate::daemon::Signals;
 use crate::model::keepalived::KeepalivedConfig;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -293,14 +293,34 @@ impl Driver<'_> {
             else {
                 continue;
             };
-            let bytes = &buf[r.payload.0..r.payload.1];
-            let Some(&vrid) = bytes.get(1) else { continue };
+            // On an AH socket the VRRP message follows the AH header.
+            let ah_len = if self.io.slots[s].ah { ah::AH_LEN } else { 0 };
+            let Some(&vrid) = buf.get(r.payload.0 + ah_len + 1) else {
+                continue;
+            };
             let at = self.now();
             for i in 0..self.nodes.len() {
-                let n = &self.nodes[i];
+                let n = &mut self.nodes[i];
                 if n.socket != s || n.vrid != vrid {
                     continue;
                 }
+                let range = match &mut n.ah {
+                    Some((key, counter)) => {
+                        match ah::open(&buf[..r.payload.1], key, Some(*counter)) {
+                            Ok((range, seq)) => {
+                                *counter = seq;
+                                range
+                            }
+                            Err(_) => {
+                                n.counters.auth_failure += 1;
+                                continue;
+                            }
+                        }
+                    }
+                    None => r.payload.0..r.payload.1,
+                };
+                let bytes = &buf[range];
+                let n = &self.nodes[i];
                 let ck = ChecksumContext {
                     src: r.src,
                     dst: r.dst,

@@ -17,6 +17,8 @@ pub(super) struct Slot {
     pub v6: bool,
     pub src: Option<IpAddr>,
     pub multicast: Option<IpAddr>,
+    /// IP protocol 51: `auth_type AH` instances.
+    pub ah: bool,
     pub sock: Socket,
 }
 
@@ -60,6 +62,9 @@ pub(super) struct Node {
     pub master: Option<(IpAddr, u8)>,
     /// Check the VIP list of adverts (`skip_check_adv_addr` off).
     pub check_addrs: bool,
+    /// `auth_type AH`: the key and keepalived's one sequence counter,
+    /// shared by sending and receiving.
+    pub ah: Option<(String, u32)>,
     /// `no_accept` (vrrp_strict's default below 255): traffic for the VIPs
     /// is dropped while MASTER (`vrrp::firewall`).
     pub no_accept: bool,
@@ -121,12 +126,18 @@ pub(super) fn build(
         };
         let src = vi.unicast_src_ip.and_then(|a| family_addr(a, v6));
         let multicast = (!unicast).then_some(group_addr);
-        let key =
-            |s: &Slot| s.ifname == ifname && s.v6 == v6 && s.src == src && s.multicast == multicast;
+        let ah = !v6 && matches!(vi.auth, Some(Auth::Ah { .. })) && vi.version != 3;
+        let key = |s: &Slot| {
+            s.ifname == ifname
+                && s.v6 == v6
+                && s.src == src
+                && s.multicast == multicast
+                && s.ah == ah
+        };
         let socket = match slots.iter().position(key) {
             Some(i) => i,
             None => {
-                let sock = match Socket::open(&ifname, v6, src, multicast) {
+                let sock = match Socket::open(&ifname, v6, src, multicast, ah) {
                     Ok(s) => s,
                     Err(e) => {
                         log(&format!(
@@ -141,6 +152,7 @@ pub(super) fn build(
                     v6,
                     src,
                     multicast,
+                    ah,
                     sock,
                 });
                 slots.len() - 1
@@ -271,6 +283,10 @@ fn node(
         last_transition: wall_clock(),
         master: None,
         check_addrs: !(vi.skip_check_adv_addr || cfg.global.vrrp_skip_check_adv_addr),
+        ah: match (&vi.auth, version) {
+            (Some(Auth::Ah { password }), Version::V2) if !v6 => Some((password.clone(), 0)),
+            _ => None,
+        },
         no_accept: !vi.accept || ((vi.strict || cfg.global.vrrp_strict) && vi.priority != 255),
     }
 }
