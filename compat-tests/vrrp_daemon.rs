@@ -506,3 +506,109 @@ fn track_process_faults_at_start_and_recovers_needs_root() {
         "{log}"
     );
 }
+
+/// Sends `sig` to `pid` and returns `$TMPDIR/name` once written.
+fn dump_file(pid: u32, sig: i32, name: &str) -> String {
+    let path = std::path::Path::new("/tmp").join(name);
+    let _ = std::fs::remove_file(&path);
+    // kill(1): nix's Signal has no real-time signals.
+    let ok = std::process::Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{sig} {pid}");
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(3) {
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && !text.is_empty()
+        {
+            std::thread::sleep(Duration::from_millis(100));
+            return std::fs::read_to_string(&path).unwrap_or(text);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{name} not written after signal {sig}");
+}
+
+#[test]
+fn sigusr1_and_json_dumps_match_keepalived_needs_root() {
+    use nix::sys::signal::Signal;
+    let mut pair = Pair::new("pj");
+    let conf = |vrid: u8| simple_conf(vrid, 100, &["198.51.100.100", "198.51.100.101/24"], "");
+    pair.start_keepalived(&conf(103));
+    let mut ph = pair.start_pharos(&conf(104));
+    let masters = pair.wait_for(Duration::from_secs(8), |p| {
+        p.has_addr(&p.ka, "198.51.100.101") && p.has_addr(&p.ph, "198.51.100.101")
+    });
+    assert!(masters.is_some(), "both MASTER");
+    let ka_pid = pair.keepalived.as_ref().expect("keepalived").id();
+    let json36 = libc::SIGRTMIN() + 2;
+    let usr1 = Signal::SIGUSR1 as i32;
+    // One at a time: both write the same /tmp files.
+    let theirs_json = dump_file(ka_pid, json36, "keepalived.json");
+    let ours_json = dump_file(ph.id(), json36, "keepalived.json");
+    let theirs_data = dump_file(ka_pid, usr1, "keepalived.data");
+    let ours_data = dump_file(ph.id(), usr1, "keepalived.data");
+    stop(&mut ph, Signal::SIGTERM);
+    let parse = |t: &str| -> serde_json::Value { serde_json::from_str(t).expect("valid JSON") };
+    let (theirs, ours) = (parse(&theirs_json), parse(&ours_json));
+    let data = |v: &serde_json::Value| v[0]["data"].clone();
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&data(&ours)), keys(&data(&theirs)), "same data keys");
+    for k in [
+        "iname",
+        "state",
+        "wantstate",
+        "base_priority",
+        "effective_priority",
+        "vips",
+        "vipset",
+        "adver_int",
+        "master_adver_int",
+        "accept",
+        "garp_delay",
+        "garp_rep",
+        "garp_lower_prio_delay",
+        "garp_lower_prio_rep",
+        "ifp_ifname",
+    ] {
+        assert_eq!(data(&ours)[k], data(&theirs)[k], "json data.{k}");
+    }
+    assert_eq!(
+        keys(&ours[0]["stats"]),
+        keys(&theirs[0]["stats"]),
+        "same stats keys"
+    );
+    // .data: the instance lines that do not depend on time or VRID.
+    let stable = |t: &str| -> Vec<String> {
+        t.lines()
+            .skip_while(|l| !l.contains("< VRRP Topology >"))
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || !l.starts_with("------<"))
+            .map(|(_, l)| l)
+            .filter(|l| {
+                ![
+                    "time",
+                    "Time",
+                    "VRID",
+                    "fd",
+                    "timer",
+                    "Last",
+                    "Virtual Router ID",
+                    "Master router",
+                    "src_ip",
+                ]
+                .iter()
+                .any(|w| l.contains(w))
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let (t, o) = (stable(&theirs_data), stable(&ours_data));
+    assert!(t.len() > 10, "keepalived's topology section: {theirs_data}");
+    assert_eq!(o, t, ".data VRRP topology");
+}

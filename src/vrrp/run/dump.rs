@@ -99,6 +99,9 @@ impl Driver<'_> {
                 v.master_down_timer =
                     crate::model::Duration::from_micros(n.fsm.master_down_micros());
                 v.src_ip = Some(self.io.slots[n.socket].sock.source());
+                // One socket sends and receives (keepalived has two fds).
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&self.io.slots[n.socket].sock.as_fd());
+                v.sockets = Some((fd, fd));
                 v.ifindex = self
                     .links
                     .iter()
