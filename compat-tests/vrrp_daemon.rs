@@ -612,3 +612,45 @@ fn sigusr1_and_json_dumps_match_keepalived_needs_root() {
     assert!(t.len() > 10, "keepalived's topology section: {theirs_data}");
     assert_eq!(o, t, ".data VRRP topology");
 }
+
+#[test]
+fn tracked_link_down_hands_over_within_the_skew_needs_root() {
+    let mut pair = Pair::new("pl");
+    ip(&[
+        "-n", &pair.ph, "link", "add", "eth9", "type", "veth", "peer", "name", "eth9p",
+    ]);
+    ip(&["-n", &pair.ph, "link", "set", "eth9", "up"]);
+    ip(&["-n", &pair.ph, "link", "set", "eth9p", "up"]);
+    pair.start_keepalived(&simple_conf(51, 100, &[VIP], ""));
+    let track = "  track_interface {\n    eth9\n  }\n";
+    let mut ph = pair.start_pharos(&simple_conf(51, 150, &[VIP], track));
+    let took = pair.wait_for(Duration::from_secs(8), |p| {
+        p.has_vip(&p.ph) && !p.has_vip(&p.ka)
+    });
+    assert!(took.is_some(), "Pharos (150) MASTER");
+    // Twice: the tracked link goes down, FAULT at once (netlink
+    // notification, not the one-second beat), priority 0, keepalived takes
+    // over after its skew (0.609 s); the link comes back and Pharos (150)
+    // preempts again.
+    let mut handovers = Vec::new();
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(1500));
+        let t0 = Instant::now();
+        ip(&["-n", &pair.ph, "link", "set", "eth9", "down"]);
+        let moved = pair.wait_for(Duration::from_secs(3), |p| p.has_vip(&p.ka));
+        handovers.push(moved.map(|_| t0.elapsed()));
+        ip(&["-n", &pair.ph, "link", "set", "eth9", "up"]);
+        let back = pair.wait_for(Duration::from_secs(8), |p| {
+            p.has_vip(&p.ph) && !p.has_vip(&p.ka)
+        });
+        assert!(back.is_some(), "Pharos preempts again once eth9 is up");
+    }
+    stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
+    for h in handovers {
+        let h = h.expect("keepalived takes over");
+        assert!(
+            h < Duration::from_millis(720),
+            "hand-over {h:?}: link down seen at once, then skew 0.609 s"
+        );
+    }
+}

@@ -9,6 +9,7 @@ pub mod ah;
 pub mod firewall;
 pub mod fsm;
 pub mod garp;
+pub mod linkwatch;
 pub mod net;
 pub mod notify;
 pub mod packet;

@@ -9,6 +9,7 @@ mod dump;
 mod node;
 
 use super::fsm::{self, Input, State};
+use super::linkwatch::LinkWatch;
 use super::notify::{Notifier, Subject};
 use super::packet::{self, ChecksumContext};
 use super::script::Runner;
@@ -82,6 +83,7 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
         firewalled: Vec::new(),
         processes: Vec::new(),
         scanned: Vec::new(),
+        watch: LinkWatch::open().ok(),
     };
     d.start(&HashMap::new())?;
     if d.nodes.is_empty() {
@@ -125,6 +127,9 @@ struct Driver<'l> {
     links: Vec<addr::Link>,
     links_at: StdInstant,
     epoch: StdInstant,
+    /// Link notifications (None if the subscription failed: the one-second
+    /// beat still reads the links).
+    watch: Option<LinkWatch>,
     /// `vrrp_track_process` definitions and the last /proc scan.
     processes: Vec<super::process::TrackProcess>,
     scanned: Vec<super::process::ProcInfo>,
@@ -252,12 +257,9 @@ impl Driver<'_> {
         for r in self.runners.iter_mut().flatten() {
             changed |= r.poll(t).is_some();
         }
+        // Links are watched by notification; the beat is the fallback.
         if t.duration_since(self.links_at) >= Duration::from_secs(1) {
-            self.links_at = t;
-            if let Ok(fresh) = self.io.rt.block_on(addr::links(&self.io.handle)) {
-                changed |= fresh != self.links;
-                self.links = fresh;
-            }
+            changed |= self.refresh_links();
             // track_files and processes are read on the same beat.
             changed |= !self.cfg.track_files.is_empty();
             changed |= self.scan_processes();
@@ -274,6 +276,19 @@ impl Driver<'_> {
         }
     }
 
+    /// Re-reads the links; whether they changed.
+    fn refresh_links(&mut self) -> bool {
+        self.links_at = StdInstant::now();
+        match self.io.rt.block_on(addr::links(&self.io.handle)) {
+            Ok(fresh) => {
+                let changed = fresh != self.links;
+                self.links = fresh;
+                changed
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Waits for adverts until the next deadline (at most 100 ms, to notice
     /// signals) and feeds the valid ones to their instances.
     fn receive(&mut self, buf: &mut [u8]) {
@@ -286,7 +301,11 @@ impl Driver<'_> {
             .map(|d| Duration::from_micros(d.0.saturating_sub(now.0)))
             .unwrap_or(Duration::from_millis(100))
             .min(Duration::from_millis(100));
-        for s in readable(&self.io.slots, wait) {
+        let (ready, link_event) = readable(&self.io.slots, self.watch.as_ref(), wait);
+        if link_event && self.watch.as_ref().is_some_and(LinkWatch::drain) && self.refresh_links() {
+            self.evaluate();
+        }
+        for s in ready {
             let Ok(Some(r)) = self.io.slots[s]
                 .sock
                 .recv(buf, Some(Duration::from_micros(1)))
@@ -574,21 +593,23 @@ fn read_track_file(path: &str) -> i64 {
     t[..end].parse().unwrap_or(0)
 }
 
-/// Indexes of the sockets with a datagram waiting, after at most `wait`.
-fn readable(slots: &[Slot], wait: Duration) -> Vec<usize> {
+/// Indexes of the sockets with a datagram waiting after at most `wait`,
+/// and whether link notifications arrived.
+fn readable(slots: &[Slot], watch: Option<&LinkWatch>, wait: Duration) -> (Vec<usize>, bool) {
     let mut fds: Vec<PollFd> = slots
         .iter()
         .map(|s| PollFd::new(s.sock.as_fd(), PollFlags::POLLIN))
         .collect();
+    if let Some(w) = watch {
+        fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
+    }
     let ms = u16::try_from(wait.as_millis()).unwrap_or(100);
+    let ready = |fd: &PollFd| fd.revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
     match poll(&mut fds, PollTimeout::from(ms)) {
-        Ok(0) | Err(_) => Vec::new(),
-        Ok(_) => (0..fds.len())
-            .filter(|&i| {
-                fds[i]
-                    .revents()
-                    .is_some_and(|r| r.contains(PollFlags::POLLIN))
-            })
-            .collect(),
+        Ok(0) | Err(_) => (Vec::new(), false),
+        Ok(_) => (
+            (0..slots.len()).filter(|&i| ready(&fds[i])).collect(),
+            watch.is_some() && fds.last().is_some_and(ready),
+        ),
     }
 }
