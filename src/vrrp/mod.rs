@@ -9,6 +9,7 @@ pub mod garp;
 pub mod net;
 pub mod notify;
 pub mod packet;
+pub mod route;
 pub mod run;
 pub mod script;
 pub mod sync;
