@@ -14,3 +14,4 @@ pub mod run;
 pub mod script;
 pub mod sync;
 pub mod track;
+pub mod vmac;

@@ -66,6 +66,9 @@ pub struct RouteMetrics {
     pub lock: u32,
 }
 
+/// Builds one numeric metric attribute.
+type MakeMetric = fn(u32) -> RouteMetric;
+
 /// What reading a metric option did.
 pub(super) enum Step {
     /// Not a metric keyword.
@@ -202,7 +205,7 @@ impl RouteMetrics {
                 c.as_bytes().to_vec(),
             )));
         }
-        let numbered: [(Option<u32>, fn(u32) -> RouteMetric); 4] = [
+        let numbered: [(Option<u32>, MakeMetric); 15] = [
             (self.rtt, RouteMetric::Rtt),
             (self.rttvar, RouteMetric::RttVar),
             (self.rto_min, RouteMetric::RtoMin),
@@ -210,8 +213,6 @@ impl RouteMetrics {
                 (self.features != 0).then_some(self.features),
                 RouteMetric::Features,
             ),
-        ];
-        let rest: [(Option<u32>, fn(u32) -> RouteMetric); 11] = [
             (self.mtu, RouteMetric::Mtu),
             (self.window, RouteMetric::Window),
             (self.ssthresh, RouteMetric::SsThresh),
@@ -224,7 +225,7 @@ impl RouteMetrics {
             (self.quickack, RouteMetric::QuickAck),
             (self.fastopen_no_cookie, RouteMetric::FastopenNoCookie),
         ];
-        for (v, make) in numbered.into_iter().chain(rest) {
+        for (v, make) in numbered {
             if let Some(v) = v {
                 out.push(make(v));
             }
