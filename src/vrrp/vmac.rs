@@ -9,8 +9,8 @@
 //! base interface (once per base, counted), and disables IPv6 on the VMAC;
 //! for IPv6 it enables IPv6 and gives the VMAC the base's link-local address
 //! (not with `vmac_xmit_base`). With the first VMAC, a non-zero
-//! `all.rp_filter` is moved to `default` and the instances' interfaces
-//! (see [`sysctl::clear_rp_filter`]).
+//! `all.rp_filter` is moved to `default`, that VMAC and its base interface
+//! (see [`sysctl::clear_rp_filter`]; keepalived raises no other interface).
 //!
 //! Differs from keepalived on purpose: removing the last VMAC of a base
 //! puts its `arp_ignore`/`arp_filter` back (keepalived 2.2.7 writes 1/1 again).
@@ -286,7 +286,6 @@ struct BaseArp {
 /// base and the rp_filter change is made once, so it needs one owner.
 #[derive(Debug, Default)]
 pub struct Vmacs {
-    interfaces: Vec<String>,
     rp_checked: bool,
     rp_filter: Option<RpFilter>,
     bases: HashMap<String, BaseArp>,
@@ -304,15 +303,6 @@ pub struct Created {
 }
 
 impl Vmacs {
-    /// `interfaces` are those of the VRRP instances: the rp_filter change
-    /// raises them (with the VMACs) when `all.rp_filter` is set.
-    pub fn new(interfaces: Vec<String>) -> Vmacs {
-        Vmacs {
-            interfaces,
-            ..Vmacs::default()
-        }
-    }
-
     /// What the rp_filter change saved (for tests and state dumps).
     pub fn rp_filter(&self) -> Option<&RpFilter> {
         self.rp_filter.as_ref()
@@ -433,20 +423,15 @@ impl Vmacs {
         }
     }
 
+    /// keepalived (2.2.7) raises only the VMAC it has just made and its base.
     async fn clear_rp_filter(
         &mut self,
         handle: &Handle,
         base: &str,
         vmac: &str,
     ) -> Result<Vec<String>, VmacError> {
-        let mut names: Vec<&str> = self.interfaces.iter().map(String::as_str).collect();
-        for n in [base, vmac] {
-            if !names.contains(&n) {
-                names.push(n);
-            }
-        }
         let mut targets = Vec::new();
-        for n in names {
+        for n in [base, vmac] {
             if let Ok(l) = crate::vrrp::addr::link(handle, n).await {
                 targets.push((n.to_string(), l.index));
             }
