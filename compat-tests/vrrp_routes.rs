@@ -335,6 +335,12 @@ fn pharos_side(
                 applied.notices.extend(c.notices);
                 indexes.push(c.index);
             }
+            // A VMAC left by an earlier run is taken over, not recreated.
+            let again = vmacs.create(&h, &plans[0].vmac, &plans[0].base, None).await;
+            match again {
+                Ok(c) if !c.new && c.index == indexes[0] => {}
+                other => return Err(format!("second create: {other:?}")),
+            }
             for (p, index) in plans.iter().zip(&indexes) {
                 for v in &p.vips {
                     addr::add(&h, *index, v).await.map_err(|e| e.to_string())?;

@@ -243,59 +243,81 @@ fn set(slot: &mut Option<u32>, v: Option<u32>) -> bool {
 }
 
 /// keepalived 2.2.7's `get_time_rtt`: a bare number is in kernel units
-/// (`mult` per ms), `Nms`/`N[.f]s` (also `sec`, `secs`) is converted; the
+/// (`mult` per ms), `Nms`/`N[.f]s` (also `sec`, `secs`, any case) is
+/// converted; the number may not exceed 120 s in kernel units, and the
 /// result is silently clamped to 200 ms..120 s.
 fn time(word: &str, mult: u64, what: &str, notes: &mut Vec<String>) -> Option<u32> {
-    let parsed = time_value(word.trim_start(), mult);
-    match parsed {
-        Ok(v) => u32::try_from(v.clamp(RTT_MIN_MS * mult, RTT_MAX_MS * mult)).ok(),
-        Err(number_bad) => {
-            // A bad unit is refused silently; a bad number is reported first.
-            if number_bad {
-                notes.push(format!("invalid number '{word}'"));
-            }
+    let max = RTT_MAX_MS * mult;
+    let v = time_value(word.trim_start(), mult, max, notes);
+    match v {
+        Some(v) => u32::try_from(v.clamp(RTT_MIN_MS * mult, max)).ok(),
+        None => {
             notes.push(what.replace("%s", word));
             None
         }
     }
 }
 
-/// The time in kernel units; `Err(true)` for a bad number, `Err(false)` for
-/// a bad unit.
-fn time_value(s: &str, mult: u64) -> Result<u64, bool> {
-    let decimal = |n: &str| match strtoul(n, 10) {
-        Some((v, "")) if !n.starts_with(['-', '+']) => Ok(v),
-        _ => Err(true),
-    };
-    let Some(unit_at) = s.find(['s', 'S']) else {
-        // No unit: the number as the kernel takes it.
-        return decimal(s);
-    };
-    if !["s", "sec", "secs"].contains(&s[unit_at..].to_ascii_lowercase().as_str()) {
-        return Err(false);
-    }
-    let ms = match s[..unit_at].strip_suffix(['m', 'M']) {
-        Some(n) => decimal(n)?,
-        None => {
-            // Seconds may have up to three decimals ("1.5s").
-            let num = &s[..unit_at];
-            let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
-            let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
-            if num.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 3 {
-                return Err(true);
+/// The time in kernel units, before clamping.
+fn time_value(s: &str, mult: u64, max: u64, notes: &mut Vec<String>) -> Option<u64> {
+    let (num, shift, raw) = match s.find(['s', 'S']) {
+        None => (s, 0, true),
+        Some(at) => {
+            if !["s", "sec", "secs"].contains(&s[at..].to_ascii_lowercase().as_str()) {
+                return None;
             }
-            let w: u64 = if whole.is_empty() {
-                0
-            } else {
-                whole.parse().map_err(|_| true)?
-            };
-            let f: u64 = format!("{frac:0<3}").parse().map_err(|_| true)?;
-            w.checked_mul(1000)
-                .and_then(|w| w.checked_add(f))
-                .ok_or(true)?
+            match s[..at].strip_suffix(['m', 'M']) {
+                Some(n) => (n, 0, false),
+                None => (&s[..at], 3, false),
+            }
         }
     };
-    ms.checked_mul(mult).ok_or(true)
+    // The exponent form is refused without a word of its own.
+    if num.is_empty() || num.contains(['e', 'E']) {
+        return None;
+    }
+    let v = decimal(num, shift, max, notes)?;
+    Some(if raw { v } else { v.saturating_mul(mult) })
+}
+
+/// keepalived's `read_decimal_unsigned`: `[+]digits[.digits]` scaled by
+/// `10^shift`, extra decimals rounded (with a warning), at most `max`.
+fn decimal(num: &str, shift: u32, max: u64, notes: &mut Vec<String>) -> Option<u64> {
+    if num.starts_with('-') {
+        notes.push(format!("negative number '{num}'"));
+        return None;
+    }
+    let body = num.strip_prefix('+').unwrap_or(num);
+    let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && frac.is_empty() || !digits(whole) || !digits(frac) {
+        notes.push(format!("invalid number '{num}'"));
+        return None;
+    }
+    let scale = 10u64.pow(shift);
+    let kept = frac.len().min(shift as usize);
+    let mut v: u64 = 0;
+    for b in whole.bytes().chain(frac.bytes().take(kept)) {
+        v = v.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+    }
+    v = v.saturating_mul(10u64.pow(shift - kept as u32));
+    if frac.len() > kept {
+        notes.push(format!("number '{num}' has too many decimal places"));
+        if frac.as_bytes()[kept] >= b'5' {
+            v = v.saturating_add(1);
+        }
+    }
+    if v > max {
+        let show = |n: u64| format!("{}.{:0w$}", n / scale, n % scale, w = shift as usize);
+        let show = |n: u64| if shift == 0 { format!("{n}.") } else { show(n) };
+        notes.push(format!(
+            "number '{num}' outside range [{}, {}]",
+            show(0),
+            show(max)
+        ));
+        return None;
+    }
+    Some(v)
 }
 
 #[cfg(test)]
