@@ -9,7 +9,7 @@ use netlink_packet_core::DefaultNla;
 use netlink_packet_route::route::RouteMetric;
 
 use super::addr::Words;
-use super::names::{number, strtoul};
+use super::names::number;
 
 /// `RTAX_*` numbers, for the lock bits and `congctl`.
 const RTAX_RTT: u32 = 4;
