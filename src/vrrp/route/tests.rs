@@ -357,4 +357,35 @@ fn refused_routes_say_what_keepalived_says() {
     }
 }
 
+#[test]
+fn track_group_is_for_static_routes_only() {
+    let names = RtNames::default();
+    let ctx = LineContext {
+        names: &names,
+        is_static: true,
+        interface_exists: &|_| true,
+    };
+    let p = parse_route(
+        &words("10.1.0.0/16 via 198.51.100.254 track_group g1"),
+        &ctx,
+    );
+    assert_eq!(
+        p.notes,
+        vec![
+            "Warning - cannot track route 10.1.0.0/16 with no interface specified, not tracking",
+            "Static route cannot have track group if no oif specified",
+        ]
+    );
+    assert_eq!(p.value.expect("kept").track_group, None);
+    let r = parse_route(&words("10.1.0.0/16 dev eth0 track_group g1"), &ctx);
+    assert_eq!(r.value.expect("kept").track_group.as_deref(), Some("g1"));
+    // In virtual_routes the word is not a keyword.
+    assert_eq!(
+        refused("10.1.0.0/16 dev eth0 track_group g1"),
+        vec![
+            "VRRP parsed invalid IP track_group. skipping IP...",
+            "unknown route keyword track_group"
+        ]
+    );
+}
 mod rules;
