@@ -569,3 +569,67 @@ fn line_messages_equal_keepalived_t() {
     // Every line was heard (a missing-parameter error would stop keepalived early).
     assert!(theirs.values().filter(|m| !m.is_empty()).count() > 40);
 }
+
+/// The daemon itself (`pharos keepalived -n -f CONF`) in the twin
+/// namespace: while MASTER its routes, rules, VMACs, addresses and sysctls
+/// equal keepalived's; after SIGTERM the namespace is as before.
+#[test]
+fn daemon_routes_rules_and_vmacs_equal_keepalived_needs_root() {
+    let ka = Ns::new("dka");
+    let ph = Ns::new("dph");
+    let before_ph = snapshot(&ph.0);
+    let mut k = Keepalived::start(&ka.0, &conf());
+    let dir = std::env::temp_dir().join(format!("pharos-{}", ph.0));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let path = dir.join("p.conf");
+    std::fs::write(&path, conf()).expect("write config");
+    let mut p = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ph.0,
+            env!("CARGO_BIN_EXE_pharos"),
+            "keepalived",
+            "-n",
+            "-l",
+            "-f",
+        ])
+        .arg(&path)
+        .arg("-p")
+        .arg(dir.join("p.pid"))
+        .arg("-r")
+        .arg(dir.join("pv.pid"))
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::File::create(dir.join("log"))
+                .map(Stdio::from)
+                .unwrap_or(Stdio::null()),
+        )
+        .spawn()
+        .expect("spawn pharos");
+    let master = |s: &BTreeMap<&str, String>| {
+        s["rule4"].contains("16384:")
+            && s["rule6"].contains("16384:")
+            && s["route4"].contains("10.15.0.0/16")
+    };
+    let during_ka = settled(&ka.0, master);
+    let during_ph = settled(&ph.0, master);
+    k.stop();
+    pair::stop(&mut p, nix::sys::signal::Signal::SIGTERM);
+    let after_ph = snapshot(&ph.0);
+    let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(master(&during_ka), "keepalived never became MASTER");
+    let d = diff(&during_ka, &during_ph);
+    assert!(
+        d.is_empty(),
+        "keepalived (-) vs Pharos daemon (+) while MASTER:\n{}\n{log}",
+        d.join("\n")
+    );
+    let d = diff(&before_ph, &after_ph);
+    assert!(
+        d.is_empty(),
+        "the daemon left (+) / took (-):\n{}",
+        d.join("\n")
+    );
+}

@@ -114,7 +114,10 @@ impl Ipv4Socket {
             sock.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(ifindex))?;
             sock.set_multicast_loop_v4(false)?;
             sock.set_multicast_all_v4(false)?;
-            sock.set_multicast_if_v4(&src)?;
+            // The socket is bound to the device, which already picks the
+            // egress; on a VMAC the source belongs to the base interface and
+            // the kernel refuses it here (EINVAL), harmlessly.
+            let _ = sock.set_multicast_if_v4(&src);
         }
         Ok(Ipv4Socket { sock, src, id: 0 })
     }

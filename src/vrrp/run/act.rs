@@ -6,6 +6,7 @@ use super::super::net::Socket;
 use super::super::notify::{Notifier, Subject, state_word};
 use super::super::packet::ChecksumContext;
 use super::super::{addr, ah};
+use super::install;
 use super::node::{Node, Slot};
 use crate::model::keepalived::Notify;
 use std::net::IpAddr;
@@ -40,8 +41,11 @@ pub(super) fn act(
                         (io.log)(&format!("({}) cannot add {}: {e}", n.name, vip.prefix));
                     }
                 }
+                // Routes and rules follow the addresses they may use.
+                install::apply(&io.rt, &io.handle, &n.routing, true, io.log);
             }
             Action::RemoveVips => {
+                install::apply(&io.rt, &io.handle, &n.routing, false, io.log);
                 for (ifindex, vip) in &n.vips {
                     let _ = io.rt.block_on(addr::remove(&io.handle, *ifindex, vip));
                 }

@@ -6,6 +6,7 @@
 
 mod act;
 mod dump;
+mod install;
 mod node;
 
 use super::fsm::{self, Input, State};
@@ -84,6 +85,8 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
         processes: Vec::new(),
         scanned: Vec::new(),
         watch: LinkWatch::open().ok(),
+        statics: install::Routing::default(),
+        vmacs: install::VmacSet::default(),
     };
     d.start(&HashMap::new())?;
     if d.nodes.is_empty() {
@@ -113,6 +116,11 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
         d.step(i, at, Input::Stop);
     }
     d.firewall();
+    if !keep_vips {
+        let statics = std::mem::take(&mut d.statics);
+        install::apply(&d.io.rt, &d.io.handle, &statics, false, d.io.log);
+    }
+    d.vmacs.delete_all(&d.io.rt, &d.io.handle);
     Ok(())
 }
 
@@ -127,6 +135,10 @@ struct Driver<'l> {
     links: Vec<addr::Link>,
     links_at: StdInstant,
     epoch: StdInstant,
+    /// `static_routes` / `static_rules` installed.
+    statics: install::Routing,
+    /// `use_vmac` interfaces made.
+    vmacs: install::VmacSet,
     /// Link notifications (None if the subscription failed: the one-second
     /// beat still reads the links).
     watch: Option<LinkWatch>,
@@ -150,9 +162,25 @@ impl Driver<'_> {
     /// starts each instance: fresh (`Startup`, after removing leftover VIPs
     /// as keepalived does) or in the state `resume` gives for its name.
     fn start(&mut self, resume: &HashMap<String, State>) -> Result<(), RunError> {
+        self.vmacs
+            .create_all(&self.io.rt, &self.io.handle, &self.cfg, self.io.log);
         self.links = self.io.rt.block_on(addr::links(&self.io.handle))?;
         self.io.slots.clear();
-        self.nodes = node::build(&self.cfg, &self.links, &mut self.io.slots, self.io.log)?;
+        let (statics, routing) = install::routing(&self.cfg);
+        self.nodes = node::build(
+            &self.cfg,
+            &self.links,
+            &mut self.io.slots,
+            &self.vmacs.made,
+            &routing,
+            self.io.log,
+        )?;
+        // Static routes and rules live as long as the daemon (a reload
+        // replaces the set).
+        let (rt, handle) = (&self.io.rt, &self.io.handle);
+        install::apply(rt, handle, &self.statics, false, self.io.log);
+        install::apply(rt, handle, &statics, true, self.io.log);
+        self.statics = statics;
         if self.nodes.iter().any(|n| n.no_accept) {
             (self.io.log)(
                 "use_vmac or no_accept/strict specified, but no firewall configured - using nftables",

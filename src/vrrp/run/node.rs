@@ -4,10 +4,13 @@
 use super::super::fsm::{self, Instance};
 use super::super::net::Socket;
 use super::super::packet::{Advert, AdvertAuth, Expect, Version};
+use super::super::vmac::VmacSpec;
 use super::super::{addr, garp, stats, track};
+use super::install::Routing;
 use crate::model::keepalived::{
     Auth, InitialState, KeepalivedConfig, VirtualAddress, VrrpInstance,
 };
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -65,6 +68,8 @@ pub(super) struct Node {
     /// `auth_type AH`: the key and keepalived's one sequence counter,
     /// shared by sending and receiving.
     pub ah: Option<(String, u32)>,
+    /// `virtual_routes` / `virtual_rules`, installed while MASTER.
+    pub routing: Routing,
     /// `no_accept` (vrrp_strict's default below 255): traffic for the VIPs
     /// is dropped while MASTER (`vrrp::firewall`).
     pub no_accept: bool,
@@ -96,21 +101,38 @@ pub(super) fn build(
     cfg: &KeepalivedConfig,
     links: &[addr::Link],
     slots: &mut Vec<Slot>,
+    vmacs: &HashMap<String, (VmacSpec, String)>,
+    routing: &HashMap<String, Routing>,
     log: &mut dyn FnMut(&str),
 ) -> std::io::Result<Vec<Node>> {
     let mut nodes = Vec::new();
     for (index, vi) in cfg.instances.iter().enumerate() {
-        let Some(ifname) = vi.interface.clone() else {
+        let Some(base) = vi.interface.clone() else {
             log(&format!("({}) no interface - ignoring", vi.name));
             continue;
         };
-        let Some(link) = links.iter().find(|l| l.name == ifname) else {
+        // With a VMAC, addresses go on it and so do adverts (unless
+        // `vmac_xmit_base`).
+        let vmac = vmacs.get(&vi.name).map(|(spec, _)| spec);
+        let home = vmac.map_or(base.clone(), |v| v.name.clone());
+        let ifname = match vmac {
+            Some(v) if !v.xmit_base => v.name.clone(),
+            _ => base,
+        };
+        let Some(home_link) = links.iter().find(|l| l.name == home) else {
+            log(&format!(
+                "({}) interface {home} not found - ignoring",
+                vi.name
+            ));
+            continue;
+        };
+        if !links.iter().any(|l| l.name == ifname) {
             log(&format!(
                 "({}) interface {ifname} not found - ignoring",
                 vi.name
             ));
             continue;
-        };
+        }
         let v6 = vi.ipv6;
         let unicast = !vi.unicast_peers.is_empty();
         let group_addr = if v6 {
@@ -124,7 +146,15 @@ pub(super) fn build(
                 .or_else(|| family_addr(cfg.global.vrrp_mcast_group4, false))
                 .unwrap_or(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)))
         };
-        let src = vi.unicast_src_ip.and_then(|a| family_addr(a, v6));
+        // An IPv4 VMAC has no address of its own: adverts leave with the
+        // base interface's primary address, as keepalived sends them.
+        let src = vi
+            .unicast_src_ip
+            .and_then(|a| family_addr(a, v6))
+            .or_else(|| {
+                let base = vi.interface.as_deref().filter(|b| *b != ifname && !v6)?;
+                super::super::net::primary_ipv4(base).map(IpAddr::V4)
+            });
         let multicast = (!unicast).then_some(group_addr);
         let ah = !v6 && matches!(vi.auth, Some(Auth::Ah { .. })) && vi.version != 3;
         let key = |s: &Slot| {
@@ -163,9 +193,11 @@ pub(super) fn build(
             .sync_groups
             .iter()
             .position(|g| g.members.contains(&vi.name));
-        nodes.push(node(
-            vi, cfg, links, link, socket, source, group_addr, group, index,
-        ));
+        let mut n = node(
+            vi, cfg, links, home_link, socket, source, group_addr, group, index,
+        );
+        n.routing = routing.get(&vi.name).cloned().unwrap_or_default();
+        nodes.push(n);
     }
     Ok(nodes)
 }
@@ -287,6 +319,7 @@ fn node(
             (Some(Auth::Ah { password }), Version::V2) if !v6 => Some((password.clone(), 0)),
             _ => None,
         },
+        routing: Routing::default(),
         no_accept: !vi.accept || ((vi.strict || cfg.global.vrrp_strict) && vi.priority != 255),
     }
 }
