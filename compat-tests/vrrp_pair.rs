@@ -25,6 +25,44 @@ pub fn pass_advert(priority: u8) -> pharos::vrrp::packet::Advert {
     }
 }
 
+/// Starts the real keepalived in namespace `ns` (VRRP only, foreground,
+/// console log to `log`, no respawn so a killed VRRP child stays dead) with
+/// `conf` written to `dir/keepalived.conf` and its pid files in `dir`.
+pub fn spawn_keepalived(ns: &str, dir: &std::path::Path, conf: &str, log: Stdio) -> Child {
+    let path = dir.join("keepalived.conf");
+    std::fs::write(&path, conf).expect("write config");
+    let d = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-G",
+            "-P",
+            "-R",
+            "-f",
+        ])
+        .arg(&path)
+        .args([
+            "-p",
+            &d("k.pid"),
+            "-r",
+            &d("v.pid"),
+            "-c",
+            &d("c.pid"),
+            "-b",
+            &d("b.pid"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("keepalived must be installed (compat-tests/run-all.sh installs it)")
+}
+
 /// Sets a sysctl inside namespace `ns`.
 pub fn sysctl(ns: &str, key: &str, value: &str) {
     let ok = Command::new("ip")
@@ -98,39 +136,7 @@ impl Pair {
 
     /// Starts keepalived (VRRP only, foreground, its own pid files).
     pub fn start_keepalived(&mut self, conf: &str) {
-        let path = self.dir.join("keepalived.conf");
-        std::fs::write(&path, conf).expect("write config");
-        let d = |f: &str| self.dir.join(f).to_string_lossy().into_owned();
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ka,
-                "keepalived",
-                "-n",
-                "-l",
-                "-D",
-                "-G",
-                "-P",
-                // A killed VRRP child must stay dead (failover tests).
-                "-R",
-                "-f",
-            ])
-            .arg(&path)
-            .args([
-                "-p",
-                &d("k.pid"),
-                "-r",
-                &d("v.pid"),
-                "-c",
-                &d("c.pid"),
-                "-b",
-                &d("b.pid"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("keepalived must be installed (compat-tests/run-all.sh installs it)");
+        let child = spawn_keepalived(&self.ka, &self.dir, conf, Stdio::null());
         self.keepalived = Some(child);
     }
 

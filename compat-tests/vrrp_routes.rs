@@ -165,38 +165,8 @@ impl Keepalived {
     fn start(ns: &str, conf: &str) -> Keepalived {
         let dir = std::env::temp_dir().join(format!("pharos-{ns}"));
         std::fs::create_dir_all(&dir).expect("scratch dir");
-        let path = dir.join("keepalived.conf");
-        std::fs::write(&path, conf).expect("write config");
-        let d = |f: &str| dir.join(f).to_string_lossy().into_owned();
         let log = std::fs::File::create(dir.join("log")).expect("log file");
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                ns,
-                "keepalived",
-                "-n",
-                "-l",
-                "-D",
-                "-P",
-                "-R",
-                "-f",
-            ])
-            .arg(&path)
-            .args([
-                "-p",
-                &d("k.pid"),
-                "-r",
-                &d("v.pid"),
-                "-c",
-                &d("c.pid"),
-                "-b",
-                &d("b.pid"),
-            ])
-            .stdout(log.try_clone().map(Stdio::from).unwrap_or(Stdio::null()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("keepalived must be installed (compat-tests/run-all.sh installs it)");
+        let child = pair::spawn_keepalived(ns, &dir, conf, Stdio::from(log));
         Keepalived { child, dir }
     }
 

@@ -25,6 +25,19 @@ pub enum State {
     Stop,
 }
 
+impl State {
+    /// keepalived's word for the state (logs, notifications, dumps).
+    pub fn word(self) -> &'static str {
+        match self {
+            State::Init => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+            State::Stop => "STOP",
+        }
+    }
+}
+
 /// What an instance is configured with (after tracking is applied, the
 /// effective priority arrives as an input).
 #[derive(Clone, Debug)]

@@ -15,17 +15,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::Child;
 
-/// keepalived's word for a state in notifications and logs.
-pub fn state_word(s: State) -> &'static str {
-    match s {
-        State::Init => "INIT",
-        State::Backup => "BACKUP",
-        State::Master => "MASTER",
-        State::Fault => "FAULT",
-        State::Stop => "STOP",
-    }
-}
-
 /// Who a notification is about.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Subject<'a> {
@@ -40,13 +29,13 @@ impl Subject<'_> {
             Subject::Instance { name, priority } => [
                 "INSTANCE".into(),
                 (*name).to_string(),
-                state_word(state).into(),
+                state.word().into(),
                 priority.to_string(),
             ],
             Subject::Group { name } => [
                 "GROUP".into(),
                 (*name).to_string(),
-                state_word(state).into(),
+                state.word().into(),
                 "0".into(),
             ],
         }

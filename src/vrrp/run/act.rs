@@ -3,7 +3,7 @@
 
 use super::super::fsm::{Action, State};
 use super::super::net::Socket;
-use super::super::notify::{Notifier, Subject, state_word};
+use super::super::notify::{Notifier, Subject};
 use super::super::packet::ChecksumContext;
 use super::super::{addr, ah};
 use super::install;
@@ -76,7 +76,7 @@ pub(super) fn act(
                 (io.log)(&format!(
                     "({}) Entering {} STATE{suffix}",
                     n.name,
-                    state_word(state)
+                    state.word()
                 ));
                 let subject = Subject::Instance {
                     name: &n.name,

@@ -16,7 +16,7 @@ use super::packet::{self, ChecksumContext};
 use super::script::Runner;
 use super::sync::{Group, Member};
 use super::track::{self, Status};
-use super::{addr, ah, notify};
+use super::{addr, ah};
 use crate::daemon::Signals;
 use crate::model::keepalived::KeepalivedConfig;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -486,10 +486,7 @@ impl Driver<'_> {
             return;
         };
         let name = self.groups[g].name.clone();
-        (self.io.log)(&format!(
-            "({name}) Syncing instances to {} state",
-            notify::state_word(s)
-        ));
+        (self.io.log)(&format!("({name}) Syncing instances to {} state", s.word()));
         let scripts = &self.cfg.sync_groups[g].notify;
         self.io
             .notifier
@@ -499,18 +496,7 @@ impl Driver<'_> {
     /// Applies tracking: every node's own verdict, then a sync group's FAULT
     /// to all its members.
     fn evaluate(&mut self) {
-        let mut verdicts: Vec<track::Verdict> =
-            (0..self.nodes.len()).map(|i| self.own_verdict(i)).collect();
-        for g in &self.groups {
-            if g.members
-                .iter()
-                .any(|&i| verdicts[i] == track::Verdict::Fault)
-            {
-                for &i in &g.members {
-                    verdicts[i] = track::Verdict::Fault;
-                }
-            }
-        }
+        let verdicts = self.verdicts();
         let at = self.now();
         for (i, verdict) in verdicts.into_iter().enumerate() {
             if self.nodes[i].verdict == Some(verdict) {

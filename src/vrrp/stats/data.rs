@@ -8,7 +8,7 @@
 //! the unicast flags other than `Using unicast`.
 
 use super::printf::{ctime_usec, g};
-use super::view::{auth_parts, state_name};
+use super::view::auth_parts;
 use super::{InstanceView, ScriptView, VipView};
 use crate::model::keepalived::Auth;
 use crate::vrrp::fsm::State;
@@ -61,7 +61,7 @@ fn instance(out: &mut String, v: &InstanceView, utc_offset: i64) {
     if v.ipv6 {
         line!("   Using Native IPv6");
     }
-    line!("   State = {}", state_name(v.state));
+    line!("   State = {}", v.state.word());
     if v.state == State::Backup {
         match v.master_router {
             Some(m) => line!("   Master router = {m}"),
@@ -79,7 +79,7 @@ fn instance(out: &mut String, v: &InstanceView, utc_offset: i64) {
     } else {
         line!("   Flags: none");
     }
-    line!("   Wantstate = {}", state_name(v.wantstate));
+    line!("   Wantstate = {}", v.wantstate.word());
     line!("   Number of config faults = {}", v.num_config_faults);
     line!(
         "   Number of interface and track script faults = {}",

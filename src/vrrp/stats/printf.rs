@@ -2,6 +2,8 @@
 //! and the string escaping of its JSON writer. Rust's float formatting
 //! rounds exact ties to even like glibc, so `{:.N}` already equals `%.Nf`.
 
+use crate::daemon::{MONTHS, WEEKDAYS, civil_from_days};
+
 use std::fmt::Write as _;
 
 /// `printf("%g", v)`: 6 significant digits, trailing zeros removed, the
@@ -52,11 +54,6 @@ pub fn micros_f64(us: u64) -> f64 {
     us as f64 / 1e6
 }
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
 /// keepalived's time of a `timeval` in the .data dump: the first 19
 /// characters of `ctime()`, the microseconds, then the year, as in
 /// `Tue Nov 24 20:12:39.487007 2026`. `utc_offset` is the local time zone's
@@ -66,7 +63,7 @@ pub fn ctime_usec(t: std::time::Duration, utc_offset: i64) -> String {
     let days = secs.div_euclid(86_400);
     let tod = secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    let wday = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
+    let wday = WEEKDAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
     let mon = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
     format!(
         "{wday} {mon} {day:>2} {:02}:{:02}:{:02}.{:06} {year}",
@@ -75,21 +72,6 @@ pub fn ctime_usec(t: std::time::Duration, utc_offset: i64) -> String {
         tod % 60,
         t.subsec_micros()
     )
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// A JSON string the way keepalived's `jsonw_puts` writes it: `/` escaped,

@@ -489,17 +489,6 @@ pub(super) fn state_number(s: State) -> u32 {
     }
 }
 
-/// keepalived's name of a state, as the .data dump shows it.
-pub(super) fn state_name(s: State) -> &'static str {
-    match s {
-        State::Init => "INIT",
-        State::Backup => "BACKUP",
-        State::Master => "MASTER",
-        State::Fault => "FAULT",
-        State::Stop => "STOP",
-    }
-}
-
 /// The authentication type number (0 none, 1 PASS, 2 AH) and the 8 bytes of
 /// authentication data keepalived keeps (printed up to the first NUL).
 pub(super) fn auth_parts(auth: &Option<Auth>) -> (u32, String) {
