@@ -654,3 +654,112 @@ fn tracked_link_down_hands_over_within_the_skew_needs_root() {
         );
     }
 }
+
+#[test]
+fn track_file_weight_and_dash_v_keep_vips_needs_root() {
+    let pair = Pair::new("pt");
+    let file = pair.dir.join("weight");
+    std::fs::write(&file, "0\n").expect("track file");
+    // weight 0 (keepalived's default for the entry is the file's, here 0):
+    // a non-zero number is a FAULT.
+    let conf = format!(
+        "track_file TF {{\n  file {}\n  weight 0\n}}\n{}",
+        file.display(),
+        simple_conf(
+            105,
+            100,
+            &["198.51.100.205"],
+            "  track_file {\n    TF\n  }\n"
+        )
+    );
+    let mut ph = pair.start_pharos(&conf);
+    let held = |p: &Pair| p.has_addr(&p.ph, "198.51.100.205");
+    assert!(
+        pair.wait_for(Duration::from_secs(8), held).is_some(),
+        "MASTER while the file says 0"
+    );
+    std::fs::write(&file, "3\n").expect("track file");
+    assert!(
+        pair.wait_for(Duration::from_secs(3), |p| !held(p))
+            .is_some(),
+        "a non-zero value with weight 0 is a FAULT"
+    );
+    std::fs::write(&file, "0\n").expect("track file");
+    assert!(
+        pair.wait_for(Duration::from_secs(8), held).is_some(),
+        "back to MASTER"
+    );
+    stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
+    assert!(!held(&pair), "VIP removed on stop");
+    // -V (--dont-release-vrrp): the VIP stays after the stop.
+    let path = pair.dir.join("v.conf");
+    std::fs::write(&path, simple_conf(106, 100, &["198.51.100.206"], "")).expect("conf");
+    let mut v = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &pair.ph,
+            env!("CARGO_BIN_EXE_pharos"),
+            "keepalived",
+            "-n",
+            "-V",
+            "-f",
+        ])
+        .arg(&path)
+        .arg("-p")
+        .arg(pair.dir.join("vk.pid"))
+        .arg("-r")
+        .arg(pair.dir.join("vv.pid"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn pharos");
+    let kept = |p: &Pair| p.has_addr(&p.ph, "198.51.100.206");
+    assert!(
+        pair.wait_for(Duration::from_secs(8), kept).is_some(),
+        "MASTER"
+    );
+    stop(&mut v, nix::sys::signal::Signal::SIGTERM);
+    assert!(kept(&pair), "-V keeps the VIP after stopping");
+}
+
+#[test]
+fn gratuitous_arps_on_becoming_master_and_again_after_5s_needs_root() {
+    let pair = Pair::new("pg");
+    // tcpdump in the other namespace counts the GARPs for the VIP.
+    let dump = pair.dir.join("arp.txt");
+    let mut tcpdump = std::process::Command::new("ip")
+        .args([
+            "netns", "exec", &pair.ka, "tcpdump", "-l", "-n", "-i", "eth0", "arp",
+        ])
+        .stdout(
+            std::fs::File::create(&dump)
+                .map(std::process::Stdio::from)
+                .expect("dump"),
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tcpdump");
+    std::thread::sleep(Duration::from_millis(500));
+    let mut ph = pair.start_pharos(&simple_conf(107, 100, &[VIP], ""));
+    let t = pair.wait_for(Duration::from_secs(8), |p| p.has_vip(&p.ph));
+    assert!(t.is_some(), "MASTER");
+    let count = || {
+        std::fs::read_to_string(&dump)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.contains(&format!(
+                    "Request who-has {VIP} (ff:ff:ff:ff:ff:ff) tell {VIP}"
+                ))
+            })
+            .count()
+    };
+    std::thread::sleep(Duration::from_millis(1000));
+    let first = count();
+    std::thread::sleep(Duration::from_millis(5000));
+    let both = count();
+    stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
+    stop(&mut tcpdump, nix::sys::signal::Signal::SIGTERM);
+    // garp_master_repeat 5 at once, garp_master_delay 5 s later 5 more.
+    assert_eq!((first, both), (5, 10), "GARPs seen: {first} then {both}");
+}
