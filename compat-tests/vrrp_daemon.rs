@@ -692,27 +692,8 @@ fn track_file_weight_and_dash_v_keep_vips_needs_root() {
     stop(&mut ph, nix::sys::signal::Signal::SIGTERM);
     assert!(!held(&pair), "VIP removed on stop");
     // -V (--dont-release-vrrp): the VIP stays after the stop.
-    let path = pair.dir.join("v.conf");
-    std::fs::write(&path, simple_conf(106, 100, &["198.51.100.206"], "")).expect("conf");
-    let mut v = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &pair.ph,
-            env!("CARGO_BIN_EXE_pharos"),
-            "keepalived",
-            "-n",
-            "-V",
-            "-f",
-        ])
-        .arg(&path)
-        .arg("-p")
-        .arg(pair.dir.join("vk.pid"))
-        .arg("-r")
-        .arg(pair.dir.join("vv.pid"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn pharos");
+    let conf = simple_conf(106, 100, &["198.51.100.206"], "");
+    let mut v = pair.start_pharos_with(&pair.ph, "v", &conf, &["-V"]);
     let kept = |p: &Pair| p.has_addr(&p.ph, "198.51.100.206");
     assert!(
         pair.wait_for(Duration::from_secs(8), kept).is_some(),

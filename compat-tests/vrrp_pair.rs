@@ -187,6 +187,11 @@ impl Pair {
 
     /// Starts `pharos keepalived` in namespace `ns`; `tag` names its files.
     pub fn start_pharos_in(&self, ns: &str, tag: &str, conf: &str) -> Child {
+        self.start_pharos_with(ns, tag, conf, &[])
+    }
+
+    /// As `start_pharos_in`, with extra command-line options.
+    pub fn start_pharos_with(&self, ns: &str, tag: &str, conf: &str, extra: &[&str]) -> Child {
         let path = self.dir.join(format!("{tag}.conf"));
         std::fs::write(&path, conf).expect("write config");
         let d = |f: &str| self.dir.join(f).to_string_lossy().into_owned();
@@ -199,8 +204,9 @@ impl Pair {
                 "keepalived",
                 "-n",
                 "-l",
-                "-f",
             ])
+            .args(extra)
+            .arg("-f")
             .arg(&path)
             .args([
                 "-p",
