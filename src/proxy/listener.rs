@@ -1,0 +1,194 @@
+//! Listening sockets for `bind` lines, as haproxy 2.6 opens them: one
+//! socket per address and port (a range `8000-8003` gives four), with
+//! SO_REUSEADDR and SO_REUSEPORT (so a new process started with `-sf` can
+//! bind beside the old one), `transparent` (IP_TRANSPARENT + IP_FREEBIND:
+//! a backup vrouter binds the VIP it does not hold yet), `v6only`/`v4v6`,
+//! `interface` (SO_BINDTODEVICE), `backlog`, and UNIX
+//! sockets with `mode`/`uid`/`gid`. `*` and an empty address mean any IPv4
+//! address, as in haproxy (`:::80` is the IPv6 any address).
+
+use crate::model::haproxy::BindOptions;
+use crate::model::{Endpoint, Host};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::unix::fs::PermissionsExt;
+
+/// A bound, listening socket.
+pub enum Listener {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener),
+}
+
+impl Listener {
+    /// The local address, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Listener::Tcp(l) => l
+                .local_addr()
+                .map_or_else(|_| "?".into(), |a| a.to_string()),
+            Listener::Unix(l) => l
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+                .unwrap_or_else(|| "unix@?".into()),
+        }
+    }
+}
+
+/// Why a bind failed, in haproxy's words: `cannot bind socket (Address
+/// already in use) [0.0.0.0:80]`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind socket ({reason}) [{addr}]")]
+pub struct BindError {
+    pub reason: String,
+    pub addr: String,
+}
+
+fn bind_error(e: &io::Error, addr: impl ToString) -> BindError {
+    // haproxy prints strerror() without Rust's " (os error N)" suffix.
+    let text = e.to_string();
+    let reason = text.split(" (os error").next().unwrap_or(&text).to_string();
+    BindError {
+        reason,
+        addr: addr.to_string(),
+    }
+}
+
+/// Opens every socket of one `bind` address.
+pub fn bind(endpoint: &Endpoint, opts: &BindOptions) -> Result<Vec<Listener>, BindError> {
+    let backlog = i32::try_from(opts.backlog.unwrap_or(1024)).unwrap_or(1024);
+    match endpoint {
+        Endpoint::Inet { host, ports, .. } => {
+            let ip = match host {
+                Host::Any => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                Host::Ip(ip) => *ip,
+                Host::Name(name) => {
+                    return Err(BindError {
+                        reason: "names are not resolved for bind".into(),
+                        addr: name.clone(),
+                    });
+                }
+            };
+            let (first, last) = ports.unwrap_or((0, 0));
+            (first..=last)
+                .map(|port| {
+                    let addr = SocketAddr::new(ip, port);
+                    tcp(addr, opts, backlog)
+                        .map(Listener::Tcp)
+                        .map_err(|e| bind_error(&e, addr))
+                })
+                .collect()
+        }
+        Endpoint::Unix { path } => unix(path, opts, backlog)
+            .map(|l| vec![Listener::Unix(l)])
+            .map_err(|e| bind_error(&e, path.display())),
+        Endpoint::Abstract { name } => Err(BindError {
+            reason: "abstract sockets are not supported by this build".into(),
+            addr: format!("abns@{name}"),
+        }),
+        Endpoint::Fd { fd } | Endpoint::SockPair { fd } => Err(BindError {
+            reason: "inherited sockets are not supported by this build".into(),
+            addr: format!("fd@{fd}"),
+        }),
+    }
+}
+
+fn tcp(addr: SocketAddr, opts: &BindOptions, backlog: i32) -> io::Result<std::net::TcpListener> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_reuse_address(true)?;
+    sock.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(opts.v6only && !opts.v4v6)?;
+    }
+    if opts.transparent {
+        sock.set_ip_transparent_v4(true)?;
+        sock.set_freebind_v4(true)?;
+    }
+    if let Some(dev) = &opts.interface {
+        sock.bind_device(Some(dev.as_bytes()))?;
+    }
+    // `defer-accept` (TCP_DEFER_ACCEPT) has no safe binding in socket2 0.6
+    // or nix 0.30; it is an optimisation, and the option is accepted.
+    sock.bind(&SockAddr::from(addr))?;
+    sock.listen(backlog)?;
+    sock.set_nonblocking(true)?;
+    Ok(sock.into())
+}
+
+fn unix(
+    path: &std::path::Path,
+    opts: &BindOptions,
+    backlog: i32,
+) -> io::Result<std::os::unix::net::UnixListener> {
+    // A stale socket from an earlier run would make bind fail.
+    let _ = std::fs::remove_file(path);
+    let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    sock.bind(&SockAddr::unix(path)?)?;
+    sock.listen(backlog)?;
+    sock.set_nonblocking(true)?;
+    if let Some(mode) = opts.unix_mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    if opts.uid.is_some() || opts.gid.is_some() {
+        std::os::unix::fs::chown(path, opts.uid, opts.gid)?;
+    }
+    Ok(sock.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inet(ip: &str, ports: (u16, u16)) -> Endpoint {
+        Endpoint::Inet {
+            host: Host::Ip(ip.parse().expect("ip")),
+            ports: Some(ports),
+            family: None,
+        }
+    }
+
+    #[test]
+    fn port_ranges_give_one_socket_each_and_reuseport_lets_two_bind() {
+        let opts = BindOptions::default();
+        let first = bind(&inet("127.0.0.1", (0, 0)), &opts).expect("bind");
+        let Listener::Tcp(l) = &first[0] else {
+            panic!("tcp expected")
+        };
+        let port = l.local_addr().expect("addr").port();
+        // A second process (here: a second bind) gets the same port.
+        let again = bind(&inet("127.0.0.1", (port, port)), &opts).expect("SO_REUSEPORT");
+        assert_eq!(again.len(), 1);
+        let range = bind(&inet("127.0.0.1", (port, port)), &opts).expect("again");
+        assert_eq!(range[0].describe(), format!("127.0.0.1:{port}"));
+    }
+
+    #[test]
+    fn transparent_binds_an_address_the_host_does_not_have() {
+        let mut opts = BindOptions::default();
+        let plain = bind(&inet("203.0.113.77", (0, 0)), &opts);
+        let err = plain.err().expect("not a local address");
+        assert_eq!(
+            err.to_string(),
+            "cannot bind socket (Cannot assign requested address) [203.0.113.77:0]"
+        );
+        opts.transparent = true;
+        assert!(bind(&inet("203.0.113.77", (0, 0)), &opts).is_ok());
+    }
+
+    #[test]
+    fn unix_sockets_get_their_mode() {
+        let dir = std::env::temp_dir().join(format!("pharos-listener-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("s.sock");
+        let opts = BindOptions {
+            unix_mode: Some(0o600),
+            ..BindOptions::default()
+        };
+        let l = bind(&Endpoint::Unix { path: path.clone() }, &opts).expect("unix bind");
+        assert_eq!(l.len(), 1);
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
