@@ -1,6 +1,6 @@
 //! The `haproxy` command line (2.6 flags and messages): `-c` checks,
-//! `-cc` conditions, `-v`/`-vv`, and the run mode, which stops after the
-//! configuration because the proxy runtime is not part of this build yet.
+//! `-cc` conditions, `-v`/`-vv`, and the run mode (`proxy::run`: `mode
+//! tcp` proxies for now; `mode http` is refused plainly).
 //! Renders the reader's diagnostics in haproxy's `[LEVEL]    (PID) : config : …`
 //! shape; owns no parsing.
 
@@ -176,7 +176,7 @@ fn version_text() -> String {
     format!(
         "HAProxy version {} {RELEASE_DATE} - https://haproxy.org/\n\
 Status: Pharos {} (a Rust replacement reading haproxy 2.6 configurations).\n\
-Known bugs: the proxy runtime is not part of this Pharos build yet.\n{}\n",
+Known bugs: only `mode tcp` proxies are served by this Pharos build yet.\n{}\n",
         cond::VERSION,
         env!("CARGO_PKG_VERSION"),
         running_on()
@@ -326,13 +326,49 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if outcome.is_fatal() {
         return 1;
     }
-    if !quiet {
-        eprintln!(
-            "{}({pid}) : the proxy runtime is not part of this Pharos build yet.",
-            Level::Alert.tag()
-        );
+    serve(&outcome, &cmd, pid, quiet)
+}
+
+/// Run mode: the proxies of the model until SIGTERM/SIGINT (or SIGUSR1, the
+/// soft stop, which for now stops at once). `mode tcp` proxies are served;
+/// a configuration with `mode http` listeners is refused plainly.
+fn serve(outcome: &Outcome, cmd: &CmdLine, pid: u32, quiet: bool) -> i32 {
+    let stop = match crate::daemon::stop_flag().and_then(|f| {
+        signal_hook::flag::register(signal_hook::consts::SIGUSR1, std::sync::Arc::clone(&f))?;
+        Ok(f)
+    }) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!(
+                "{}({pid}) : cannot install signal handlers: {e}",
+                Level::Alert.tag()
+            );
+            return 1;
+        }
+    };
+    let _pidfile = match &cmd.pidfile {
+        Some(p) => match crate::daemon::PidFile::create(p) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!(
+                    "{}({pid}) : cannot create pidfile {}: {e}",
+                    Level::Alert.tag(),
+                    p.display()
+                );
+                return 1;
+            }
+        },
+        None => None,
+    };
+    match crate::proxy::run::run(&outcome.config, stop) {
+        Ok(()) => 0,
+        Err(e) => {
+            if !quiet {
+                eprintln!("{}({pid}) : {e}", Level::Alert.tag());
+            }
+            1
+        }
     }
-    1
 }
 
 /// `pharos dump haproxy -f FILE…`; `args[0]` is "haproxy". Prints the model

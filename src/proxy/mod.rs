@@ -4,3 +4,4 @@
 pub mod errors;
 pub mod http1;
 pub mod listener;
+pub mod run;
