@@ -8,9 +8,11 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsFd;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "proxy_harness.rs"]
+mod harness;
+use harness::{in_fresh_netns, start};
 
 fn config(port: u16, servers: &[(&str, u16)]) -> String {
     let mut s = format!(
@@ -62,47 +64,9 @@ fn clients(port: u16) -> Vec<String> {
         .collect()
 }
 
-/// Runs `program args… -f CONF` in the current namespace; waits for its port.
-fn start(program: &[&str], conf: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(program[0])
-        .args(&program[1..])
-        .arg("-f")
-        .arg(conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the proxy");
-    // Wait for the listening socket without connecting (a probe connection
-    // would take a round-robin turn).
-    let listening = || {
-        Command::new("ss")
-            .args(["-Hltn", &format!("sport = :{port}")])
-            .output()
-            .is_ok_and(|o| !o.stdout.is_empty())
-    };
-    let t0 = Instant::now();
-    while !listening() && t0.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
 /// The whole scenario for one implementation, in a fresh namespace.
 fn scenario(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<String>) {
-    let ns = format!("ptcp-{tag}-{}", std::process::id());
-    let ok = Command::new("ip")
-        .args(["netns", "add", &ns])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "ip netns add");
-    let file = std::fs::File::open(format!("/var/run/netns/{ns}")).expect("netns");
-    let dir = std::env::temp_dir().join(format!("pharos-{ns}"));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let out = std::thread::spawn(move || {
-        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-        let _ = Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status();
+    in_fresh_netns(tag, move |dir| {
         let (p1, _h1) = backend("s1");
         let (p2, _h2) = backend("s2");
         let conf = dir.join("h.cfg");
@@ -124,9 +88,6 @@ fn scenario(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<St
         let _ = proxy.wait();
         (both, retry)
     })
-    .join();
-    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
-    out.expect("scenario thread")
 }
 
 #[test]

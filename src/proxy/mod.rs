@@ -2,6 +2,7 @@
 //! The proxy runtime (listeners, balancing, forwarding) builds on these.
 
 pub mod errors;
+mod http;
 pub mod http1;
 pub mod listener;
 pub mod run;

@@ -3,12 +3,14 @@
 //! server of its backend, chosen round-robin over the active servers
 //! (weights respected), with `timeout connect` for the connection,
 //! `retries` on the same server (`option redispatch`: the last elsewhere), and `timeout client`/`timeout server` as
-//! idle limits on each direction. One tokio current-thread runtime; the
-//! threading model is to be chosen by measurement (issue 3). `mode http`
-//! proxies are refused until the HTTP engine is wired.
+//! idle limits on each direction; `mode http` ones run `http::session`.
+//! One tokio current-thread runtime; the threading model is to be chosen by
+//! measurement (issue 3).
 
+use super::http::{self, HttpService};
+use super::http1::{Limits, ServerConn};
 use super::listener::{self, Listener};
-use crate::model::haproxy::{HaproxyConfig, Mode, Proxy, ProxyKind};
+use crate::model::haproxy::{HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind};
 use crate::model::{Endpoint, Host};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,14 +25,12 @@ pub enum RunError {
     #[error("{0}")]
     Bind(String),
     #[error("{0}")]
-    Unsupported(String),
-    #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
 /// A backend as the relay sees it: server addresses, repeated by weight in
 /// a smooth order, and a cursor.
-struct Pool {
+pub(super) struct Pool {
     order: Vec<SocketAddr>,
     next: AtomicUsize,
     connect: Option<Duration>,
@@ -66,7 +66,39 @@ impl Pool {
         }
     }
 
-    fn pick(&self) -> Option<SocketAddr> {
+    /// `timeout server`.
+    pub(super) fn server_timeout(&self) -> Option<Duration> {
+        self.server_idle
+    }
+
+    /// Connects to `addr` as haproxy does: `retries` more tries on the same
+    /// server a second apart, the last one elsewhere with `option
+    /// redispatch`; each within `timeout connect`.
+    pub(super) async fn connect(&self, mut addr: SocketAddr) -> Option<TcpStream> {
+        for attempt in 0..=self.retries {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if self.redispatch && attempt == self.retries {
+                    addr = self.pick().unwrap_or(addr);
+                }
+            }
+            let connecting = TcpStream::connect(addr);
+            let ok = match self.connect {
+                Some(t) => tokio::time::timeout(t, connecting)
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+                None => connecting.await.ok(),
+            };
+            if let Some(s) = ok {
+                let _ = s.set_nodelay(true);
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    pub(super) fn pick(&self) -> Option<SocketAddr> {
         if self.order.is_empty() {
             return None;
         }
@@ -98,6 +130,38 @@ fn smooth_weighted(servers: &[(SocketAddr, u32)]) -> Vec<SocketAddr> {
     out
 }
 
+/// What a listener serves.
+#[derive(Clone)]
+enum Service {
+    Tcp(Arc<Pool>, Option<Duration>),
+    Http(Arc<HttpService>),
+}
+
+/// A `mode http` frontend's settings (the frontend's, else its backend's).
+fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
+    let t = |f: fn(&Proxy) -> Option<crate::model::Duration>| {
+        f(front).or_else(|| f(back)).map(|d| d.to_std())
+    };
+    let mode = |p: &Proxy| p.options.http_connection;
+    let server_mode = match (mode(front), mode(back)) {
+        (HttpConnectionMode::KeepAlive, HttpConnectionMode::KeepAlive) => ServerConn::KeepAlive,
+        _ => ServerConn::Close,
+    };
+    HttpService {
+        pool,
+        limits: Limits::default(),
+        forwardfor: front
+            .options
+            .forwardfor
+            .clone()
+            .or_else(|| back.options.forwardfor.clone()),
+        request_timeout: t(|p| p.timeouts.http_request),
+        keep_alive_timeout: t(|p| p.timeouts.http_keep_alive),
+        client_timeout: front.timeouts.client.map(|d| d.to_std()),
+        server_mode,
+    }
+}
+
 /// Runs until `stop` is set.
 pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let mut services = Vec::new();
@@ -106,12 +170,6 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         .iter()
         .filter(|p| !p.disabled && !p.binds.is_empty())
     {
-        if p.mode != Mode::Tcp {
-            return Err(RunError::Unsupported(format!(
-                "proxy '{}': mode http is not served by this Pharos build yet.",
-                p.name
-            )));
-        }
         let backend = match p.kind {
             ProxyKind::Listen => p,
             _ => p
@@ -122,12 +180,16 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         };
         let pool = Arc::new(Pool::new(backend));
         let client_idle = p.timeouts.client.map(|d| d.to_std());
+        let service = match p.mode {
+            Mode::Http => Service::Http(Arc::new(http_service(p, backend, pool))),
+            _ => Service::Tcp(pool, client_idle),
+        };
         for b in &p.binds {
             for a in &b.addresses {
                 let ls = listener::bind(a, &b.options)
                     .map_err(|e| RunError::Bind(format!("Starting proxy {}: {e}", p.name)))?;
                 for l in ls {
-                    services.push((l, Arc::clone(&pool), client_idle));
+                    services.push((l, service.clone()));
                 }
             }
         }
@@ -136,13 +198,19 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        for (l, pool, client_idle) in services {
+        for (l, service) in services {
             let Listener::Tcp(std) = l else { continue };
             let tl = tokio::net::TcpListener::from_std(std)?;
             tokio::spawn(async move {
-                while let Ok((client, _)) = tl.accept().await {
-                    let pool = Arc::clone(&pool);
-                    tokio::spawn(relay(client, pool, client_idle));
+                while let Ok((client, peer)) = tl.accept().await {
+                    match &service {
+                        Service::Tcp(pool, idle) => {
+                            tokio::spawn(relay(client, Arc::clone(pool), *idle));
+                        }
+                        Service::Http(svc) => {
+                            tokio::spawn(http::session(client, peer, Arc::clone(svc)));
+                        }
+                    }
                 }
             });
         }
@@ -153,36 +221,14 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     })
 }
 
-/// One client connection: connect to a server, then copy both ways. As
-/// haproxy does, a failed connection is retried `retries` times on the
-/// same server, a second apart (the last try on another server with
-/// `option redispatch`); when all fail the client is closed.
+/// One client connection: connect to a server (`Pool::connect`), then copy
+/// both ways; when all tries fail the client is closed.
 async fn relay(client: TcpStream, pool: Arc<Pool>, client_idle: Option<Duration>) {
-    let mut server = None;
-    let Some(mut addr) = pool.pick() else { return };
-    for attempt in 0..=pool.retries {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            if pool.redispatch && attempt == pool.retries {
-                addr = pool.pick().unwrap_or(addr);
-            }
-        }
-        let attempt = TcpStream::connect(addr);
-        let ok = match pool.connect {
-            Some(t) => tokio::time::timeout(t, attempt)
-                .await
-                .ok()
-                .and_then(Result::ok),
-            None => attempt.await.ok(),
-        };
-        if let Some(s) = ok {
-            server = Some(s);
-            break;
-        }
-    }
-    let Some(server) = server else { return };
+    let Some(addr) = pool.pick() else { return };
+    let Some(server) = pool.connect(addr).await else {
+        return;
+    };
     let _ = client.set_nodelay(true);
-    let _ = server.set_nodelay(true);
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();
     let up = copy_idle(cr, sw, client_idle);
