@@ -2,6 +2,7 @@
 //! configuration languages into one model (`model`) through the readers in
 //! `conf`, and answers the originals' command lines (`cli`).
 
+pub mod check;
 pub mod cli;
 pub mod conf;
 pub mod daemon;

@@ -360,7 +360,7 @@ fn serve(outcome: &Outcome, cmd: &CmdLine, pid: u32, quiet: bool) -> i32 {
         },
         None => None,
     };
-    match crate::proxy::run::run(&outcome.config, stop) {
+    match crate::proxy::run::run(&outcome.config, stop, quiet) {
         Ok(()) => 0,
         Err(e) => {
             if !quiet {

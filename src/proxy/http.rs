@@ -14,7 +14,7 @@ use super::http1::{
     BodyDecoder, BodyEvent, BodyLength, ChunkedEncoder, HeadError, Limits, Parse, RequestHead,
     ResponseHead, ServerConn, Side,
 };
-use super::run::Pool;
+use super::pool::Pool;
 use crate::model::haproxy::ForwardFor;
 use std::collections::HashMap;
 use std::net::SocketAddr;

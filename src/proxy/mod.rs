@@ -5,4 +5,5 @@ pub mod errors;
 mod http;
 pub mod http1;
 pub mod listener;
+mod pool;
 pub mod run;

@@ -10,11 +10,10 @@
 use super::http::{self, HttpService};
 use super::http1::{Limits, ServerConn};
 use super::listener::{self, Listener};
+use super::pool::{Level, Pool};
 use crate::model::haproxy::{HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind};
-use crate::model::{Endpoint, Host};
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -26,108 +25,6 @@ pub enum RunError {
     Bind(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
-}
-
-/// A backend as the relay sees it: server addresses, repeated by weight in
-/// a smooth order, and a cursor.
-pub(super) struct Pool {
-    order: Vec<SocketAddr>,
-    next: AtomicUsize,
-    connect: Option<Duration>,
-    server_idle: Option<Duration>,
-    retries: u32,
-    /// `option redispatch`: the last retry goes to another server.
-    redispatch: bool,
-}
-
-impl Pool {
-    fn new(p: &Proxy) -> Pool {
-        let servers: Vec<(SocketAddr, u32)> = p
-            .servers
-            .iter()
-            .filter(|s| !s.params.backup && s.params.weight > 0)
-            .filter_map(|s| {
-                let Endpoint::Inet {
-                    host: Host::Ip(ip), ..
-                } = &s.address
-                else {
-                    return None;
-                };
-                Some((SocketAddr::new(*ip, s.port?), s.params.weight))
-            })
-            .collect();
-        Pool {
-            order: smooth_weighted(&servers),
-            next: AtomicUsize::new(0),
-            connect: p.timeouts.connect.map(|d| d.to_std()),
-            server_idle: p.timeouts.server.map(|d| d.to_std()),
-            retries: p.retries,
-            redispatch: p.options.redispatch.is_some(),
-        }
-    }
-
-    /// `timeout server`.
-    pub(super) fn server_timeout(&self) -> Option<Duration> {
-        self.server_idle
-    }
-
-    /// Connects to `addr` as haproxy does: `retries` more tries on the same
-    /// server a second apart, the last one elsewhere with `option
-    /// redispatch`; each within `timeout connect`.
-    pub(super) async fn connect(&self, mut addr: SocketAddr) -> Option<TcpStream> {
-        for attempt in 0..=self.retries {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                if self.redispatch && attempt == self.retries {
-                    addr = self.pick().unwrap_or(addr);
-                }
-            }
-            let connecting = TcpStream::connect(addr);
-            let ok = match self.connect {
-                Some(t) => tokio::time::timeout(t, connecting)
-                    .await
-                    .ok()
-                    .and_then(Result::ok),
-                None => connecting.await.ok(),
-            };
-            if let Some(s) = ok {
-                let _ = s.set_nodelay(true);
-                return Some(s);
-            }
-        }
-        None
-    }
-
-    pub(super) fn pick(&self) -> Option<SocketAddr> {
-        if self.order.is_empty() {
-            return None;
-        }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.order.len();
-        Some(self.order[i])
-    }
-}
-
-/// Nginx-style smooth weighted round-robin over one cycle: weights 1/1 give
-/// A B, weights 2/1 give A B A.
-fn smooth_weighted(servers: &[(SocketAddr, u32)]) -> Vec<SocketAddr> {
-    let total: i64 = servers.iter().map(|(_, w)| i64::from(*w)).sum();
-    let mut current = vec![0i64; servers.len()];
-    let mut out = Vec::new();
-    for _ in 0..total {
-        for (c, (_, w)) in current.iter_mut().zip(servers) {
-            *c += i64::from(*w);
-        }
-        let Some((best, _)) = current
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, c)| (**c, -(*i as i64)))
-        else {
-            break;
-        };
-        current[best] -= total;
-        out.push(servers[best].0);
-    }
-    out
 }
 
 /// What a listener serves.
@@ -163,8 +60,10 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
 }
 
 /// Runs until `stop` is set.
-pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>) -> Result<(), RunError> {
+pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<(), RunError> {
     let mut services = Vec::new();
+    // One pool per backend, shared by the frontends that use it.
+    let mut pools: Vec<(String, Arc<Pool>)> = Vec::new();
     for p in cfg
         .proxies
         .iter()
@@ -178,7 +77,14 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>) -> Result<(), RunError> {
                 .and_then(|b| cfg.backend(b))
                 .unwrap_or(p),
         };
-        let pool = Arc::new(Pool::new(backend));
+        let pool = match pools.iter().find(|(n, _)| *n == backend.name) {
+            Some((_, p)) => Arc::clone(p),
+            None => {
+                let p = Arc::new(Pool::new(backend));
+                pools.push((backend.name.clone(), Arc::clone(&p)));
+                p
+            }
+        };
         let client_idle = p.timeouts.client.map(|d| d.to_std());
         let service = match p.mode {
             Mode::Http => Service::Http(Arc::new(http_service(p, backend, pool))),
@@ -197,7 +103,16 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let pid = std::process::id();
+    let say: Arc<dyn Fn(Level, String) + Send + Sync> = Arc::new(move |level, text| {
+        if !quiet || level == Level::Alert {
+            eprintln!("{}({pid}) : {text}", level.tag());
+        }
+    });
     rt.block_on(async move {
+        for (_, pool) in &pools {
+            pool.start_checks(Arc::clone(&say));
+        }
         for (l, service) in services {
             let Listener::Tcp(std) = l else { continue };
             let tl = tokio::net::TcpListener::from_std(std)?;
@@ -232,7 +147,7 @@ async fn relay(client: TcpStream, pool: Arc<Pool>, client_idle: Option<Duration>
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();
     let up = copy_idle(cr, sw, client_idle);
-    let down = copy_idle(sr, cw, pool.server_idle);
+    let down = copy_idle(sr, cw, pool.server_timeout());
     let _ = tokio::join!(up, down);
 }
 
@@ -256,19 +171,5 @@ async fn copy_idle(
             return to.shutdown().await;
         }
         to.write_all(&buf[..n]).await?;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smooth_weighted_spreads_the_heavier_server() {
-        let a: SocketAddr = "127.0.0.1:1".parse().expect("addr");
-        let b: SocketAddr = "127.0.0.1:2".parse().expect("addr");
-        assert_eq!(smooth_weighted(&[(a, 1), (b, 1)]), vec![a, b]);
-        assert_eq!(smooth_weighted(&[(a, 2), (b, 1)]), vec![a, b, a]);
-        assert!(smooth_weighted(&[]).is_empty());
     }
 }
