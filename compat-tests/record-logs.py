@@ -273,6 +273,7 @@ CASES = [
     ("default-http", lambda: client(FD, req(b"/d"))),
     ("default-tcp", lambda: client(FTD, b"x\n")),
     ("logformat-get", lambda: client(FC, req(b"/lf/p?q=%22x%22", b"X-Two: 2\r\n"))),
+    ("logformat-noquery", lambda: client(FC, req(b"/lf/plain"))),
     ("logformat-nosrv-badreq", lambda: client(FC, b"BAD\r\n\r\n")),
     ("clf-get", lambda: client(FCLF, req(b"/clf", b"X-Two: 2\r\n"))),
     ("clf-nosrv-badreq", lambda: client(FCLF, b"BAD\r\n\r\n")),
