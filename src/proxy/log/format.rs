@@ -237,7 +237,7 @@ fn counter(out: &mut String, n: u64, o: Opts) {
 /// in captured headers also `{`, `|` and `}`.
 fn escape(out: &mut String, bytes: &[u8], header: bool) {
     for &b in bytes {
-        let special = b < 32 || b >= 127 || b == b'"' || b == b'#';
+        let special = !(32..127).contains(&b) || b == b'"' || b == b'#';
         if special || (header && matches!(b, b'{' | b'|' | b'}')) {
             let _ = write!(out, "#{b:02X}");
         } else {
