@@ -112,11 +112,17 @@ pub fn format_line(
 /// `Nov 24 19:43:21` (local time as the C library would print it; UTC
 /// here, the daemons run with TZ unset).
 pub fn timestamp() -> String {
-    let c = super::ctime(
+    timestamp_at(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-    );
+    )
+}
+
+/// The same stamp for a given time (seconds since the epoch), for lines
+/// whose time is injected (haproxy's traffic logs, tests).
+pub fn timestamp_at(secs: u64) -> String {
+    let c = super::ctime(secs);
     // ctime: "Tue Nov 24 19:43:21 2026" → "Nov 24 19:43:21".
     c.get(4..19).unwrap_or(&c).to_string()
 }
@@ -143,5 +149,7 @@ mod tests {
             "<30>Nov 24 19:43:21 Keepalived_vrrp[42]: (VI_1) Entering MASTER STATE"
         );
         assert_eq!(timestamp().len(), 15);
+        // 2026-11-04 09:05:03 UTC: the day is space-padded as in syslog(3).
+        assert_eq!(timestamp_at(1_793_783_103), "Nov  4 09:05:03");
     }
 }

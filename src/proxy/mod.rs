@@ -1,9 +1,11 @@
-//! The haproxy side: the HTTP/1 message layer and the responses haproxy generates itself.
-//! The proxy runtime (listeners, balancing, forwarding) builds on these.
+//! The haproxy side: the HTTP/1 message layer, the responses haproxy
+//! generates itself, listeners, server pools, log lines, and the runtime
+//! (`run`) that serves the proxies of the model.
 
 pub mod errors;
 mod http;
 pub mod http1;
 pub mod listener;
+pub mod log;
 mod pool;
 pub mod run;
