@@ -3,8 +3,12 @@
 //! configuration without touching its listener.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Runs `f` on a thread inside a new namespace `ptest-<tag>-<pid>` (lo up,
@@ -45,12 +49,27 @@ pub fn in_fresh_netns<T: Send + 'static>(
 
 /// Runs `program args… -f CONF` in the current namespace; waits for its port.
 pub fn start(program: &[&str], conf: &std::path::Path, port: u16) -> Child {
+    start_with(program, conf, port, Stdio::null())
+}
+
+/// As `start`, with the proxy's stderr written to `stderr`.
+pub fn start_logged(
+    program: &[&str],
+    conf: &std::path::Path,
+    port: u16,
+    stderr: &std::path::Path,
+) -> Child {
+    let file = std::fs::File::create(stderr).expect("stderr file");
+    start_with(program, conf, port, Stdio::from(file))
+}
+
+fn start_with(program: &[&str], conf: &std::path::Path, port: u16, stderr: Stdio) -> Child {
     let child = Command::new(program[0])
         .args(&program[1..])
         .arg("-f")
         .arg(conf)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start the proxy");
     // Wait for the listening socket without connecting (a probe connection
@@ -66,4 +85,88 @@ pub fn start(program: &[&str], conf: &std::path::Path, port: u16) -> Child {
         std::thread::sleep(Duration::from_millis(20));
     }
     child
+}
+
+/// Reads one HTTP request (head, then a Content-Length or chunked body) off
+/// `c`, returning its raw bytes; None at EOF.
+pub fn read_request(c: &mut TcpStream, pending: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).to_lowercase();
+            let mut total = end + 4;
+            if let Some(cl) = head.lines().find_map(|l| {
+                l.strip_prefix("content-length:")
+                    .map(|v| v.trim().to_string())
+            }) {
+                total += cl.parse::<usize>().unwrap_or(0);
+            } else if head.contains("transfer-encoding: chunked") {
+                // Up to the last chunk and its empty trailer.
+                match pending[end + 4..]
+                    .windows(5)
+                    .position(|w| w == b"0\r\n\r\n")
+                {
+                    Some(p) => total = end + 4 + p + 5,
+                    None => total = usize::MAX,
+                }
+            }
+            if total != usize::MAX && pending.len() >= total {
+                let req: Vec<u8> = pending.drain(..total).collect();
+                return Some(req);
+            }
+        }
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// A keep-alive HTTP backend on 127.0.0.1:`port` (0: any) answering
+/// `name\n`; records every request it receives. Setting `stop` closes the
+/// listener and its connections (the server is dead); it lives 30 s at most.
+pub fn http_backend(
+    name: &'static str,
+    port: u16,
+    log: Arc<Mutex<Vec<Vec<u8>>>>,
+    stop: Arc<AtomicBool>,
+) -> u16 {
+    let l = TcpListener::bind(("127.0.0.1", port)).expect("backend");
+    let port = l.local_addr().expect("addr").port();
+    l.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(30) && !stop.load(Ordering::Relaxed) {
+            let Ok((mut c, _)) = l.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            let log = Arc::clone(&log);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let _ = c.set_nonblocking(false);
+                let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
+                let mut pending = Vec::new();
+                while let Some(req) = read_request(&mut c, &mut pending) {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let head_only = req.starts_with(b"HEAD ");
+                    log.lock().expect("log").push(req);
+                    let body = format!("{name}\n");
+                    let mut resp = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nX-Server: {name}\r\n\r\n",
+                        body.len()
+                    );
+                    if !head_only {
+                        resp.push_str(&body);
+                    }
+                    if c.write_all(resp.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
 }

@@ -8,13 +8,13 @@
 //! backend receives must be the same through Pharos as through haproxy.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::{in_fresh_netns, start};
+use harness::{http_backend, in_fresh_netns, start};
 
 const PORT: u16 = 18090;
 
@@ -22,80 +22,6 @@ fn config(s1: u16, s2: u16) -> String {
     format!(
         "global\n  maxconn 100\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten webfarm\n  bind 127.0.0.1:{PORT}\n  bind 198.51.100.10:{PORT}\n  balance roundrobin\n  option forwardfor except 127.0.0.0/8\n  server web1 127.0.0.1:{s1}\n  server web2 127.0.0.1:{s2}\n"
     )
-}
-
-/// Reads one HTTP request (head, then a Content-Length or chunked body) off
-/// `c`, returning its raw bytes; None at EOF.
-fn read_request(c: &mut TcpStream, pending: &mut Vec<u8>) -> Option<Vec<u8>> {
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&pending[..end]).to_lowercase();
-            let mut total = end + 4;
-            if let Some(cl) = head.lines().find_map(|l| {
-                l.strip_prefix("content-length:")
-                    .map(|v| v.trim().to_string())
-            }) {
-                total += cl.parse::<usize>().unwrap_or(0);
-            } else if head.contains("transfer-encoding: chunked") {
-                // Up to the last chunk and its empty trailer.
-                match pending[end + 4..]
-                    .windows(5)
-                    .position(|w| w == b"0\r\n\r\n")
-                {
-                    Some(p) => total = end + 4 + p + 5,
-                    None => total = usize::MAX,
-                }
-            }
-            if total != usize::MAX && pending.len() >= total {
-                let req: Vec<u8> = pending.drain(..total).collect();
-                return Some(req);
-            }
-        }
-        match c.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
-/// A keep-alive backend answering `name` with a fixed body; records every
-/// request it receives.
-fn backend(name: &'static str, log: Arc<Mutex<Vec<Vec<u8>>>>) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("backend");
-    let port = l.local_addr().expect("addr").port();
-    l.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(20) {
-            let Ok((mut c, _)) = l.accept() else {
-                std::thread::sleep(Duration::from_millis(5));
-                continue;
-            };
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                let _ = c.set_nonblocking(false);
-                let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
-                let mut pending = Vec::new();
-                while let Some(req) = read_request(&mut c, &mut pending) {
-                    let head_only = req.starts_with(b"HEAD ");
-                    log.lock().expect("log").push(req);
-                    let body = format!("{name}\n");
-                    let mut resp = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nX-Server: {name}\r\n\r\n",
-                        body.len()
-                    );
-                    if !head_only {
-                        resp.push_str(&body);
-                    }
-                    if c.write_all(resp.as_bytes()).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    port
 }
 
 /// Sends `requests` on one connection from `from`, one at a time, and
@@ -141,8 +67,8 @@ fn scenario(program: &'static [&'static str], tag: &str) -> Outcome {
             Arc::new(Mutex::new(Vec::new())),
             Arc::new(Mutex::new(Vec::new())),
         );
-        let s1 = backend("s1", Arc::clone(&l1));
-        let s2 = backend("s2", Arc::clone(&l2));
+        let s1 = http_backend("s1", 0, Arc::clone(&l1), Arc::default());
+        let s2 = http_backend("s2", 0, Arc::clone(&l2), Arc::default());
         let conf = dir.join("h.cfg");
         std::fs::write(&conf, config(s1, s2)).expect("cfg");
         let mut proxy = start(program, &conf, PORT);

@@ -72,14 +72,10 @@ pub async fn run(hc: &HealthCheck, addr: SocketAddr) -> Outcome {
     match &hc.probe {
         Probe::Http(h) => {
             let left = limit.saturating_sub(t0.elapsed());
-            let out = match tokio::time::timeout(left, http(stream, h)).await {
+            match tokio::time::timeout(left, http(stream, h)).await {
                 Err(_) => done(false, "L7TOUT", None, None),
-                Ok(r) => {
-                    let (ok, status, code, info) = r;
-                    done(ok, status, code, info)
-                }
-            };
-            out
+                Ok((ok, status, code, info)) => done(ok, status, code, info),
+            }
         }
         _ => {
             reset(stream);

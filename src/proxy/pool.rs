@@ -20,6 +20,9 @@ pub(super) struct Member {
     pub weight: u32,
     pub backup: bool,
     pub up: AtomicBool,
+    /// Just back UP: it waits for the next turn in the rotation, as
+    /// haproxy's round-robin puts a returning server behind the others.
+    rejoining: AtomicBool,
     check: Option<HealthCheck>,
 }
 
@@ -57,6 +60,7 @@ impl Pool {
                     weight: s.params.weight,
                     backup: s.params.backup,
                     up: AtomicBool::new(true),
+                    rejoining: AtomicBool::new(false),
                     check: s.health_check.clone(),
                 })
             })
@@ -93,10 +97,12 @@ impl Pool {
     /// server is UP.
     pub(super) fn pick(&self) -> Option<SocketAddr> {
         let n = self.order.len();
-        for _ in 0..n {
+        // One extra turn: a rejoining server gives its first turn away.
+        for _ in 0..if n == 0 { 0 } else { n + 1 } {
             let i = self.order[self.next.fetch_add(1, Ordering::Relaxed) % n];
-            if self.members[i].up.load(Ordering::Relaxed) {
-                return Some(self.members[i].addr);
+            let m = &self.members[i];
+            if m.up.load(Ordering::Relaxed) && !m.rejoining.swap(false, Ordering::Relaxed) {
+                return Some(m.addr);
             }
         }
         self.members
@@ -151,6 +157,7 @@ impl Pool {
                 loop {
                     let outcome = check::probe::run(&hc, target).await;
                     if let Some(up) = health.result(outcome.ok) {
+                        m.rejoining.store(up, Ordering::Relaxed);
                         m.up.store(up, Ordering::Relaxed);
                         pool.announce(i, up, &outcome.describe(), &*say);
                     }
