@@ -3,3 +3,4 @@
 
 pub mod errors;
 pub mod http1;
+pub mod stats;
