@@ -4,12 +4,12 @@
 //! Golden output recorded from 2.6.12 lives in fixtures/haproxy/stats/.
 
 mod csv;
-// mod html;
+mod html;
 mod info;
 mod snapshot;
 
 pub use csv::{CsvOptions, HEADER, csv, show_stat};
-// pub use html::{PageOptions, html};
+pub use html::{PageOptions, html, human_time, num};
 pub use info::{show_info, uptime};
 pub use snapshot::*;
 

@@ -383,6 +383,9 @@ pub struct Info {
     pub total_bytes_out: u64,
     pub total_spliced_bytes_out: u64,
     pub bytes_out_rate: u64,
+    /// Outgoing bits per second as the HTML page shows it (`bit rate = 44.049 kbps`);
+    /// haproxy reads it from a finer counter than `BytesOutRate`, hence its own field.
+    pub bit_rate: f64,
     pub debug_commands_issued: u64,
     pub cum_recv_logs: u64,
     /// `Build info` (the version again on Debian's build).

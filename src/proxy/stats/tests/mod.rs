@@ -80,3 +80,67 @@ fn uptime_format() {
     assert_eq!(uptime(3), "0d 0h00m03s");
     assert_eq!(uptime(90061), "1d 1h01m01s");
 }
+
+/// The options of the recorded `listen stats` page (refresh 5s, no legends, no admin).
+fn page_options() -> PageOptions {
+    PageOptions {
+        uri: "/hadmin".into(),
+        refresh: Some(5),
+        ..PageOptions::default()
+    }
+}
+
+#[test]
+fn html_page_equals_haproxy() {
+    assert_same(
+        &html(&page_capture(), &page_options()),
+        &fixture("page.html"),
+    );
+}
+
+#[test]
+fn html_admin_page_equals_haproxy() {
+    // `listen stats_admin`: stats admin if TRUE, show-legends, no refresh.
+    let opts = PageOptions {
+        uri: "/hadmin".into(),
+        legends: true,
+        admin: true,
+        ..PageOptions::default()
+    };
+    assert_same(&html(&admin_capture(), &opts), &fixture("admin.html"));
+}
+
+#[test]
+fn html_numbers_and_durations() {
+    assert_eq!(num(985), "985");
+    assert_eq!(num(9985), "<span class=\"rls\">9</span>985");
+    assert_eq!(
+        num(1234567),
+        "<span class=\"rls\">1</span>23<span class=\"rls\">4</span>567"
+    );
+    assert_eq!(human_time(None), "?");
+    assert_eq!(human_time(Some(0)), "0s");
+    assert_eq!(human_time(Some(65)), "1m5s");
+    assert_eq!(human_time(Some(86400 + 7205)), "1d2h");
+}
+
+#[test]
+fn html_hide_version_and_norefresh_links() {
+    let mut opts = page_options();
+    opts.hide_version = true;
+    opts.norefresh = true;
+    let page = html(&page_capture(), &opts);
+    assert!(!page.contains("HAProxy version"));
+    assert!(page.contains("<li><a href=\"/hadmin\">Enable refresh</a><br>"));
+    assert!(page.contains("<li><a href=\"/hadmin;up;norefresh\">Hide 'DOWN' servers</a>"));
+}
+
+#[test]
+fn html_hide_down_drops_down_servers() {
+    let mut opts = page_options();
+    opts.hide_down = true;
+    let page = html(&page_capture(), &opts);
+    assert!(page.contains("be_app/s1"));
+    assert!(!page.contains("be_app/s2"));
+    assert!(page.contains("Show all servers"));
+}

@@ -342,3 +342,57 @@ pub fn page_csv_capture() -> Snapshot {
     );
     snap
 }
+
+/// The state page.html shows (the stats page's own request in progress).
+pub fn page_capture() -> Snapshot {
+    let mut snap = page_csv_capture();
+    snap.info.curr_conns = 1;
+    snap.info.conn_rate = 8;
+    snap.info.bit_rate = 44049.0;
+    snap.info.tasks = 16;
+    snap.proxies[2] = listen(
+        "stats",
+        4,
+        frontend(Fe {
+            scur: 1,
+            smax: 1,
+            stot: 3,
+            bin: 151,
+            bout: 3816,
+            ereq: 0,
+            rate: 3,
+            hrsp: [0, 1, 0, 1, 0, 0],
+            intercepted: 3,
+            h1: [1, 1, 3, 3, 0, 0, 0, 0],
+        }),
+        stats_backend(151, 3816, 2, 0),
+    );
+    snap
+}
+
+/// The state admin.html shows (rendered by stats_admin, after page.html).
+pub fn admin_capture() -> Snapshot {
+    let mut snap = cli_capture();
+    snap.info.curr_conns = 1;
+    snap.info.conn_rate = 9;
+    snap.info.bit_rate = 284963.0;
+    snap.info.tasks = 16;
+    snap.proxies[3] = listen(
+        "stats_admin",
+        5,
+        frontend(Fe {
+            scur: 1,
+            smax: 1,
+            stot: 1,
+            bin: 0,
+            bout: 0,
+            ereq: 0,
+            rate: 1,
+            hrsp: [0; 6],
+            intercepted: 1,
+            h1: [0; 8],
+        }),
+        stats_backend(0, 0, 0, 0),
+    );
+    snap
+}
