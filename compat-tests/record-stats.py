@@ -2,7 +2,8 @@
 """Records haproxy 2.6's statistics output: the `;csv` export, the HTML page, and the
 stats socket's `show stat` / `show info`.
 
-Run as root from the repository root:  python3 compat-tests/record-stats.py
+Run as root from the repository root:  python3 compat-tests/record-stats.py [main] [tcp]
+(no argument: both scenarios).
 It writes fixtures/haproxy/stats/ (see the README there). Everything runs on the loopback
 of one network namespace it creates (hss-rec-<pid>) and deletes on exit; no other address
 is ever used. haproxy and the python3 http.server backend are our children, stopped by pid.
@@ -12,6 +13,10 @@ both with `check`), a `listen stats` page with auth and refresh, and a second pa
 `listen stats_admin` with `stats admin if TRUE` and `stats show-legends` so the admin
 forms and tool-tips are recorded too. After s2 has gone DOWN, a few requests are sent,
 then the captures are taken one after the other.
+
+Scenario `tcp` (files tcp*): a `mode tcp` listen with an unchecked server and a checked
+backup server that is DOWN, and a `stats hide-version` page; it shows which columns and
+tool-tips 2.6 drops outside HTTP mode.
 """
 import base64
 import os
@@ -56,6 +61,26 @@ listen stats_admin
     stats auth niem:niem
     stats admin if TRUE
     stats show-legends
+"""
+
+TCP_CONFIG = f"""
+global
+    nbthread 1
+defaults
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen tcpx
+    mode tcp
+    bind 127.0.0.1:{FE}
+    server n1 127.0.0.1:{S1}
+    server b1 127.0.0.1:{S2} backup check inter 300ms
+listen st
+    mode http
+    bind 127.0.0.1:{STATS}
+    stats enable
+    stats uri /s
+    stats hide-version
 """
 
 
@@ -133,6 +158,27 @@ def write(name, data):
         f.write(data)
 
 
+def inside_tcp(work):
+    """The `tcp` scenario: no traffic, s2's check fails, two captures of the page."""
+    cfg = os.path.join(work, "tcp.cfg")
+    with open(cfg, "w") as f:
+        f.write(TCP_CONFIG)
+    write("tcp-haproxy.cfg", TCP_CONFIG.encode())
+    proc = subprocess.Popen(["/usr/sbin/haproxy", "-db", "-f", cfg])
+    try:
+        wait_port(STATS)
+        time.sleep(2)
+        write("tcp.csv", split_response(http_get(STATS, "/s;csv", auth=False))[1])
+        write("tcp.html", split_response(http_get(STATS, "/s", auth=False))[1])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def inside(work):
     """Runs in the namespace: backend, haproxy, traffic, captures."""
     sock = f"/tmp/hss-{os.getpid()}.sock"
@@ -187,9 +233,12 @@ def inside(work):
 
 
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "--inside":
-        inside(sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == "--inside":
+        {"main": inside, "tcp": inside_tcp}[sys.argv[3]](sys.argv[2])
         return
+    scenarios = sys.argv[1:] or ["main", "tcp"]
+    if any(s not in ("main", "tcp") for s in scenarios):
+        raise SystemExit("scenarios: main, tcp")
     if os.geteuid() != 0:
         raise SystemExit("run as root (network namespace)")
     ns = f"hss-rec-{os.getpid()}"
@@ -197,8 +246,10 @@ def main():
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        subprocess.run(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__),
-                        "--inside", work], check=True, timeout=120)
+        for scenario in scenarios:
+            subprocess.run(["ip", "netns", "exec", ns, sys.executable,
+                            os.path.abspath(__file__), "--inside", work, scenario],
+                           check=True, timeout=120)
     finally:
         subprocess.run(["ip", "netns", "del", ns])
         shutil.rmtree(work, ignore_errors=True)

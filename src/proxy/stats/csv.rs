@@ -132,13 +132,18 @@ fn mode_word(mode: Mode) -> &'static str {
     }
 }
 
-/// `hrsp_*` (39–44) and what follows up to `req_tot`, in HTTP mode, else empty.
-fn hrsp(row: &mut Row, mode: Mode, http: &HttpCounters) {
+/// Fields 2.6 fills only in HTTP mode (responses by class, cache, intercepted…).
+fn http_only(row: &mut Row, mode: Mode, values: &[u64]) {
     if mode == Mode::Http {
-        row.all(&http.hrsp);
+        row.all(values);
     } else {
-        row.e(6);
+        row.e(values.len());
     }
+}
+
+/// `hrsp_1xx` … `hrsp_other` (39–44).
+fn hrsp(row: &mut Row, mode: Mode, http: &HttpCounters) {
+    http_only(row, mode, &http.hrsp);
 }
 
 fn comp(row: &mut Row, comp: &Compression) {
@@ -171,7 +176,6 @@ fn sessions(row: &mut Row, t: &Traffic) {
 }
 
 fn frontend_row(px: &ProxyStats, fe: &FrontendStats, pid: u32) -> Row {
-    let http = px.mode == Mode::Http;
     let mut r = Row::new(&px.name, "FRONTEND");
     r.e(2);
     sessions(&mut r, &fe.traffic);
@@ -180,19 +184,21 @@ fn frontend_row(px: &ProxyStats, fe: &FrontendStats, pid: u32) -> Row {
     r.n(pid).n(px.iid).n(0).e(3).n(0); // pid iid sid throttle lbtot tracked type
     r.n(fe.rate).n(fe.rate_lim).n(fe.rate_max).e(3);
     hrsp(&mut r, px.mode, &fe.http);
-    r.e(1); // hanafail
-    if http {
-        r.n(fe.req_rate).n(fe.req_rate_max).n(fe.http.req_tot);
-    } else {
-        r.e(3);
-    }
-    r.e(2);
+    // hanafail empty; the request counters stay (as 0) even in TCP mode.
+    r.e(1)
+        .n(fe.req_rate)
+        .n(fe.req_rate_max)
+        .n(fe.http.req_tot)
+        .e(2);
     comp(&mut r, &fe.comp);
     r.e(19); // lastsess … addr
     r.e(1).s(mode_word(px.mode)).e(1); // cookie mode algo
     r.n(fe.conn_rate).n(fe.conn_rate_max).n(fe.conn_tot);
-    r.n(fe.intercepted).n(fe.dcon).n(fe.dses).n(fe.traffic.wrew);
-    r.e(2).n(fe.cache_lookups).n(fe.cache_hits).e(6);
+    http_only(&mut r, px.mode, &[fe.intercepted]);
+    r.n(fe.dcon).n(fe.dses).n(fe.traffic.wrew);
+    r.e(2);
+    http_only(&mut r, px.mode, &[fe.cache_lookups, fe.cache_hits]);
+    r.e(6);
     r.n(fe.traffic.eint).e(8);
     modules(&mut r, &fe.modules);
     r
@@ -323,7 +329,8 @@ fn backend_row(px: &ProxyStats, be: &BackendStats, pid: u32, opts: CsvOptions) -
         .n(t.wrew) // conn_rate … dses: empty on 2.6 backends, intercepted too
         .n(be.connect)
         .n(be.reuse);
-    r.n(be.cache_lookups).n(be.cache_hits).e(2);
+    http_only(&mut r, px.mode, &[be.cache_lookups, be.cache_hits]);
+    r.e(2);
     r.all(&be.timings.max).n(t.eint).e(4).n(be.uweight);
     for a in be.agg {
         r.n(a);

@@ -115,13 +115,17 @@ fn bytes_out(out: &mut String, bout: u64, c: &Compression) {
     out.push_str("</table></div></td>");
 }
 
-/// The Max / Avg block closing server and backend session tool-tips.
-fn timings(out: &mut String, t: &Timings) {
+/// The Max / Avg block closing server and backend session tool-tips (no response
+/// time in TCP mode).
+fn timings(out: &mut String, t: &Timings, http: bool) {
     out.push_str("<tr><th colspan=3>Max / Avg over last 1024 success. conn.</th></tr>");
     for (i, label) in ["Queue", "Connect", "Responses", "Total"]
         .iter()
         .enumerate()
     {
+        if i == 2 && !http {
+            continue;
+        }
         let _ = write!(
             out,
             "<tr><th>- {label} time:</th><td>{} / {}</td><td>ms</td></tr>",
@@ -211,9 +215,9 @@ pub fn frontend(out: &mut String, px: &ProxyStats, fe: &FrontendStats, opts: &Pa
             fe.cache_hits,
             pct(fe.cache_hits, fe.cache_lookups),
         );
+        tip(out, "Failed hdr rewrites:", &num(t.wrew));
+        tip(out, "Internal errors:", &num(t.eint));
     }
-    tip(out, "Failed hdr rewrites:", &num(t.wrew));
-    tip(out, "Internal errors:", &num(t.eint));
     let _ = write!(
         out,
         "</table></div></u></td><td></td><td></td><td>{}</td>",
@@ -322,14 +326,16 @@ pub fn server(out: &mut String, px: &ProxyStats, sv: &ServerStats, opts: &PageOp
         num(t.stot)
     );
     tip(out, "Cum. sessions:", &num(t.stot));
-    tip(out, "New connections:", &num(sv.connect));
-    tip_pct(
-        out,
-        "Reused connections:",
-        sv.reuse,
-        pct(sv.reuse, sv.connect + sv.reuse),
-    );
-    if px.mode == Mode::Http {
+    let http = px.mode == Mode::Http;
+    // TCP mode goes straight from the session count to the timings.
+    if http {
+        tip(out, "New connections:", &num(sv.connect));
+        tip_pct(
+            out,
+            "Reused connections:",
+            sv.reuse,
+            pct(sv.reuse, sv.connect + sv.reuse),
+        );
         tip(out, "Cum. HTTP requests:", &num(sv.http.req_tot));
         for (i, class) in CLASSES.iter().enumerate() {
             let n = sv.http.hrsp[i];
@@ -347,10 +353,10 @@ pub fn server(out: &mut String, px: &ProxyStats, sv: &ServerStats, opts: &PageOp
             other,
             pct(other, sv.http.req_tot),
         );
+        tip(out, "Failed hdr rewrites:", &num(t.wrew));
+        tip(out, "Internal error:", &num(t.eint));
     }
-    tip(out, "Failed hdr rewrites:", &num(t.wrew));
-    tip(out, "Internal error:", &num(t.eint));
-    timings(out, &sv.timings);
+    timings(out, &sv.timings, http);
     let last = (sv.lastsess >= 0).then_some(sv.lastsess.unsigned_abs());
     let _ = write!(
         out,
@@ -363,14 +369,18 @@ pub fn server(out: &mut String, px: &ProxyStats, sv: &ServerStats, opts: &PageOp
         num(sv.econ)
     );
     eresp(out, sv.eresp, sv.cli_abrt, sv.srv_abrt);
-    let _ = write!(
-        out,
-        "<td>{}</td><td>{}</td><td class=ac>{} {}</td>",
-        num(sv.wretr),
-        num(sv.wredis),
-        human_time(Some(sv.lastchg)),
-        escape(&sv.status)
-    );
+    let _ = write!(out, "<td>{}</td><td>{}</td>", num(sv.wretr), num(sv.wredis));
+    if sv.check.is_none() && sv.status == "no check" {
+        // Unchecked servers show the word in italics and no age.
+        out.push_str("<td class=ac><i>no check</i></td>");
+    } else {
+        let _ = write!(
+            out,
+            "<td class=ac>{} {}</td>",
+            human_time(Some(sv.lastchg)),
+            escape(&sv.status)
+        );
+    }
     let (act, bck) = if sv.backup { ("-", "Y") } else { ("Y", "-") };
     match &sv.check {
         Some(c) => {
@@ -386,7 +396,7 @@ pub fn server(out: &mut String, px: &ProxyStats, sv: &ServerStats, opts: &PageOp
                 escape(&c.status)
             );
         }
-        None => out.push_str("<td class=ac></td>"),
+        None => out.push_str("<td></td>"),
     }
     let _ = write!(
         out,
@@ -444,14 +454,15 @@ pub fn backend(out: &mut String, px: &ProxyStats, be: &BackendStats, opts: &Page
         num(t.stot)
     );
     tip(out, "Cum. sessions:", &num(t.stot));
-    tip(out, "New connections:", &num(be.connect));
-    tip_pct(
-        out,
-        "Reused connections:",
-        be.reuse,
-        pct(be.reuse, be.connect + be.reuse),
-    );
-    if px.mode == Mode::Http {
+    let http = px.mode == Mode::Http;
+    if http {
+        tip(out, "New connections:", &num(be.connect));
+        tip_pct(
+            out,
+            "Reused connections:",
+            be.reuse,
+            pct(be.reuse, be.connect + be.reuse),
+        );
         tip(out, "Cum. HTTP requests:", &num(be.http.req_tot));
         responses(out, &be.http, be.comp.comp_rsp);
         tip(out, "Cache lookups:", &num(be.cache_lookups));
@@ -461,10 +472,10 @@ pub fn backend(out: &mut String, px: &ProxyStats, be: &BackendStats, opts: &Page
             be.cache_hits,
             pct(be.cache_hits, be.cache_lookups),
         );
+        tip(out, "Failed hdr rewrites:", &num(t.wrew));
+        tip(out, "Internal errors:", &num(t.eint));
     }
-    tip(out, "Failed hdr rewrites:", &num(t.wrew));
-    tip(out, "Internal errors:", &num(t.eint));
-    timings(out, &be.timings);
+    timings(out, &be.timings, http);
     let last = (be.lastsess >= 0).then_some(be.lastsess.unsigned_abs());
     let _ = write!(
         out,

@@ -3,6 +3,7 @@
 //! off that capture, so the comparisons are byte for byte, time fields included.
 
 mod recorded;
+mod tcp;
 
 use super::*;
 use recorded::*;
@@ -58,21 +59,6 @@ fn text_fields_are_quoted_when_needed() {
         .info = "a, \"b\"".into();
     let out = show_stat(&snap);
     assert!(out.contains(",-1,\"a, \"\"b\"\"\",,"), "{out}");
-}
-
-#[test]
-fn tcp_mode_leaves_http_columns_empty() {
-    let mut snap = cli_capture();
-    snap.proxies[0].mode = crate::model::haproxy::Mode::Tcp;
-    let out = show_stat(&snap);
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("fe_main,FRONTEND"))
-        .expect("frontend row");
-    let fields: Vec<&str> = line.split(',').collect();
-    assert_eq!(fields[75], "tcp");
-    assert!(fields[39..=44].iter().all(|f| f.is_empty()), "{line}");
-    assert_eq!(fields[48], "");
 }
 
 #[test]
