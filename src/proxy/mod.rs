@@ -9,3 +9,4 @@ pub mod listener;
 pub mod log;
 mod pool;
 pub mod run;
+pub mod stats;
