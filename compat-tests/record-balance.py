@@ -15,6 +15,11 @@ Each golden holds the backend's configuration lines and the steps:
   {"op": "wait"}                                 all held requests are answered ("got" filled)
   {"op": "weight", "server", "weight"}           `set server be/srv weight N` on the CLI
   {"op": "state", "server", "up"}                `set server be/srv state ready|maint`
+
+Known haproxy 2.6 quirk: `hdr(host) use_domain_only` looks at the byte just past the header
+value; when stale buffer memory there is a '.', the hashed label changes (seen once:
+x.example.com hashed "com" instead of "example"). A re-recording may flip such a choice; the
+committed hdr_host_domain golden is the run where that byte was not a dot.
 """
 import http.server
 import json
@@ -191,6 +196,17 @@ SCENARIOS = {
          for h in ["www.example.com", "example.com", "a.b.example.org", "localhost", "foo.bar",
                    "www.example.net", "x.example.com", "mail.google.com", ".com", "a.b"]],
     ),
+    "hdr_consistent_fallback": (
+        ["balance hdr(X-Key)", "hash-type consistent sdbm avalanche"] + servers(1, 2, 1),
+        [dict(op="req", headers={"X-Key": v} if v is not None else {})
+         for v in [None, None, "alpha", None, "beta", None, None, None, "alpha", None, None]],
+    ),
+    "lc_backup": (
+        ["balance leastconn"] + servers(1)
+        + ["server b1 127.0.0.1:20002 backup", "server b2 127.0.0.1:20003 backup"],
+        reqs(2) + [op("state", "s1", False)] + [HOLD] * 2 + reqs(2) + [WAIT]
+        + [op("state", "b1", False)] + reqs(2),
+    ),
     "hdr_host_plain": (
         ["balance hdr(host)"] + servers(1, 1, 1, 1),
         [dict(op="req", host=h)
@@ -327,6 +343,8 @@ def inner():
                 break
             time.sleep(0.1)
         time.sleep(0.3)
+        if proc.poll() is not None:
+            raise RuntimeError("haproxy refused the configuration")
         os.makedirs(OUT, exist_ok=True)
         for i, (name, (lines, steps)) in enumerate(SCENARIOS.items()):
             steps = [dict(s) for s in steps]

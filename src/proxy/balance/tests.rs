@@ -160,3 +160,50 @@ fn bare_consistent_equals_sdbm_avalanche_in_haproxy() {
         got(&read("src_consistent"))
     );
 }
+
+/// A backend from configuration lines (servers s1… on 127.0.0.1).
+fn backend(lines: &[&str]) -> Balancer {
+    let lines: Vec<Value> = lines.iter().map(|l| Value::from(*l)).collect();
+    balancer_for("b", &lines).0
+}
+
+#[test]
+fn no_usable_server_gives_none() {
+    let mut b = backend(&["balance roundrobin", "server s1 127.0.0.1:1 weight 0"]);
+    assert_eq!(b.pick(&RequestView::default()), None);
+    let mut b = backend(&["balance source", "server s1 127.0.0.1:1"]);
+    b.set_up(ServerId(0), false).expect("known server");
+    assert_eq!(b.pick(&RequestView::default()), None);
+}
+
+#[test]
+fn static_algorithms_refuse_partial_weights() {
+    let mut b = backend(&["balance static-rr", "server s1 127.0.0.1:1 weight 4"]);
+    assert_eq!(
+        b.set_weight(ServerId(0), 2),
+        Err(super::ChangeError::StaticWeight)
+    );
+    assert_eq!(b.set_weight(ServerId(0), 0), Ok(()));
+    assert_eq!(b.pick(&RequestView::default()), None);
+    assert_eq!(b.set_weight(ServerId(0), 4), Ok(()));
+    assert_eq!(b.pick(&RequestView::default()), Some(ServerId(0)));
+}
+
+#[test]
+fn random_only_picks_usable_servers_and_spreads() {
+    let mut b = backend(&[
+        "balance random",
+        "server s1 127.0.0.1:1",
+        "server s2 127.0.0.1:2",
+        "server s3 127.0.0.1:3",
+    ]);
+    b.set_up(ServerId(1), false).expect("known server");
+    let mut seen = [0u32; 3];
+    for _ in 0..300 {
+        let id = b.pick(&RequestView::default()).expect("a server is up");
+        seen[id.0] += 1;
+        b.release(id);
+    }
+    assert_eq!(seen[1], 0);
+    assert!(seen[0] > 50 && seen[2] > 50, "{seen:?}");
+}
