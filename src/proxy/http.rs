@@ -9,6 +9,7 @@
 //! (`http-reuse safe`). Malformed requests get haproxy's built-in 400 and
 //! the connection closes; a server that fails gets 502/503/504.
 
+use super::balance::RequestView;
 use super::errors;
 use super::http1::{
     BodyDecoder, BodyEvent, BodyLength, ChunkedEncoder, HeadError, Limits, Parse, RequestHead,
@@ -109,10 +110,21 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
         if let Some(ff) = &svc.forwardfor {
             add_forwarded_for(&mut head, ff, peer);
         }
-        let Some(addr) = svc.pool.pick() else {
+        // The view borrows the head: it lives only for the pick.
+        let lease = {
+            let header = |name: &str| head.headers().get(name);
+            svc.pool.pick(&RequestView {
+                src: Some(peer.ip()),
+                uri: Some(head.uri()),
+                header: Some(&header),
+                key: None,
+            })
+        };
+        let Some(lease) = lease else {
             reply(&mut client, 503).await;
             return;
         };
+        let addr = lease.addr;
         let server = match idle.remove(&addr) {
             Some(s) => Some(s),
             None => svc.pool.connect(addr).await,

@@ -1,28 +1,27 @@
-//! A backend's servers as the runtime holds them: addresses, weights,
-//! backup flags, UP/DOWN from health checks (`check`), the rotation that
-//! picks one per connection or request, and haproxy's way of connecting
+//! A backend's servers as the runtime holds them: addresses, UP/DOWN from
+//! health checks (`check`), the `balance::Balancer` that picks one per
+//! connection or request, and haproxy's way of connecting
 //! (`timeout connect`, `retries` on the same server a second apart,
 //! `option redispatch`). Check transitions are logged in haproxy's words.
 
+use super::balance::{Balancer, RequestView, ServerId};
 use crate::check::{self, Health};
 use crate::model::haproxy::{Proxy, ProxyKind};
 use crate::model::{Endpoint, HealthCheck, Host};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-/// One server.
+/// One server (index = `balance::ServerId`, the order of the backend's
+/// `server` lines).
 pub(super) struct Member {
     pub name: String,
-    pub addr: SocketAddr,
-    pub weight: u32,
+    /// None: a name that is not resolved (never picked).
+    pub addr: Option<SocketAddr>,
     pub backup: bool,
     pub up: AtomicBool,
-    /// Just back UP: it waits for the next turn in the rotation, as
-    /// haproxy's round-robin puts a returning server behind the others.
-    rejoining: AtomicBool,
     check: Option<HealthCheck>,
 }
 
@@ -32,9 +31,7 @@ pub(super) struct Pool {
     kind: &'static str,
     pub name: String,
     pub members: Vec<Member>,
-    /// Active (non-backup) members in smooth weighted order, by index.
-    order: Vec<usize>,
-    next: AtomicUsize,
+    balancer: Mutex<Balancer>,
     connect: Option<Duration>,
     server_idle: Option<Duration>,
     retries: u32,
@@ -47,30 +44,31 @@ impl Pool {
         let members: Vec<Member> = p
             .servers
             .iter()
-            .filter_map(|s| {
-                let Endpoint::Inet {
-                    host: Host::Ip(ip), ..
-                } = &s.address
-                else {
-                    return None;
+            .map(|s| {
+                let addr = match (&s.address, s.port) {
+                    (
+                        Endpoint::Inet {
+                            host: Host::Ip(ip), ..
+                        },
+                        Some(port),
+                    ) => Some(SocketAddr::new(*ip, port)),
+                    _ => None,
                 };
-                Some(Member {
+                Member {
                     name: s.name.clone(),
-                    addr: SocketAddr::new(*ip, s.port?),
-                    weight: s.params.weight,
+                    addr,
                     backup: s.params.backup,
                     up: AtomicBool::new(true),
-                    rejoining: AtomicBool::new(false),
                     check: s.health_check.clone(),
-                })
+                }
             })
             .collect();
-        let weights: Vec<(usize, u32)> = members
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| !m.backup && m.weight > 0)
-            .map(|(i, m)| (i, m.weight))
-            .collect();
+        let mut balancer = Balancer::new(p);
+        for (i, m) in members.iter().enumerate() {
+            if m.addr.is_none() {
+                let _ = balancer.set_up(ServerId(i), false);
+            }
+        }
         Pool {
             kind: if p.kind == ProxyKind::Listen {
                 "proxy"
@@ -78,9 +76,8 @@ impl Pool {
                 "backend"
             },
             name: p.name.clone(),
-            order: smooth_weighted(&weights),
             members,
-            next: AtomicUsize::new(0),
+            balancer: Mutex::new(balancer),
             connect: p.timeouts.connect.map(|d| d.to_std()),
             server_idle: p.timeouts.server.map(|d| d.to_std()),
             retries: p.retries,
@@ -93,33 +90,46 @@ impl Pool {
         self.server_idle
     }
 
-    /// The next UP server in rotation; the first UP backup when no active
-    /// server is UP.
-    pub(super) fn pick(&self) -> Option<SocketAddr> {
-        let n = self.order.len();
-        // One extra turn: a rejoining server gives its first turn away.
-        for _ in 0..if n == 0 { 0 } else { n + 1 } {
-            let i = self.order[self.next.fetch_add(1, Ordering::Relaxed) % n];
-            let m = &self.members[i];
-            if m.up.load(Ordering::Relaxed) && !m.rejoining.swap(false, Ordering::Relaxed) {
-                return Some(m.addr);
+    /// The server for a connection or request (the backend's `balance`
+    /// algorithm over the UP servers, backups when none is UP), held until
+    /// the lease is dropped (leastconn counts it meanwhile).
+    pub(super) fn pick(self: &Arc<Self>, req: &RequestView<'_>) -> Option<Lease> {
+        let mut b = self.balancer.lock().ok()?;
+        let id = b.pick(req)?;
+        match self.members.get(id.0).and_then(|m| m.addr) {
+            Some(addr) => Some(Lease {
+                pool: Arc::clone(self),
+                id,
+                addr,
+            }),
+            None => {
+                b.release(id);
+                None
             }
         }
-        self.members
-            .iter()
-            .find(|m| m.backup && m.up.load(Ordering::Relaxed))
-            .map(|m| m.addr)
+    }
+
+    fn release(&self, id: ServerId) {
+        if let Ok(mut b) = self.balancer.lock() {
+            b.release(id);
+        }
     }
 
     /// Connects to `addr` as haproxy does: `retries` more tries on the same
     /// server a second apart, the last one elsewhere with `option
     /// redispatch`; each within `timeout connect`.
+    /// (The redispatched try asks the balancer without the request's keys.)
     pub(super) async fn connect(&self, mut addr: SocketAddr) -> Option<TcpStream> {
         for attempt in 0..=self.retries {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 if self.redispatch && attempt == self.retries {
-                    addr = self.pick().unwrap_or(addr);
+                    let other = self.balancer.lock().ok().and_then(|mut b| {
+                        let id = b.pick(&RequestView::default())?;
+                        b.release(id);
+                        self.members.get(id.0)?.addr
+                    });
+                    addr = other.unwrap_or(addr);
                 }
             }
             let connecting = TcpStream::connect(addr);
@@ -149,16 +159,19 @@ impl Pool {
             let say = Arc::clone(&say);
             tokio::spawn(async move {
                 let m = &pool.members[i];
+                let Some(addr) = m.addr else { return };
                 let target = SocketAddr::new(
-                    hc.connect_ip.unwrap_or(m.addr.ip()),
-                    hc.connect_port.unwrap_or(m.addr.port()),
+                    hc.connect_ip.unwrap_or(addr.ip()),
+                    hc.connect_port.unwrap_or(addr.port()),
                 );
                 let mut health = Health::new(hc.rise, hc.fall);
                 loop {
                     let outcome = check::probe::run(&hc, target).await;
                     if let Some(up) = health.result(outcome.ok) {
-                        m.rejoining.store(up, Ordering::Relaxed);
                         m.up.store(up, Ordering::Relaxed);
+                        if let Ok(mut b) = pool.balancer.lock() {
+                            let _ = b.set_up(ServerId(i), up);
+                        }
                         pool.announce(i, up, &outcome.describe(), &*say);
                     }
                     tokio::time::sleep(health.next_interval(&hc)).await;
@@ -203,37 +216,15 @@ impl Pool {
 
 pub(super) use crate::conf::haproxy::Level;
 
-/// Smooth weighted round-robin over one cycle of member indexes: weights
-/// 1/1 give A B, weights 2/1 give A B A.
-fn smooth_weighted(servers: &[(usize, u32)]) -> Vec<usize> {
-    let total: i64 = servers.iter().map(|(_, w)| i64::from(*w)).sum();
-    let mut current = vec![0i64; servers.len()];
-    let mut out = Vec::new();
-    for _ in 0..total {
-        for (c, (_, w)) in current.iter_mut().zip(servers) {
-            *c += i64::from(*w);
-        }
-        let Some((best, _)) = current
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, c)| (**c, -(i64::try_from(*i).unwrap_or(0))))
-        else {
-            break;
-        };
-        current[best] -= total;
-        out.push(servers[best].0);
-    }
-    out
+/// A server picked for one exchange; dropping it gives the turn back.
+pub(super) struct Lease {
+    pool: Arc<Pool>,
+    pub id: ServerId,
+    pub addr: SocketAddr,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smooth_weighted_spreads_the_heavier_server() {
-        assert_eq!(smooth_weighted(&[(0, 1), (1, 1)]), vec![0, 1]);
-        assert_eq!(smooth_weighted(&[(0, 2), (1, 1)]), vec![0, 1, 0]);
-        assert!(smooth_weighted(&[]).is_empty());
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.pool.release(self.id);
     }
 }

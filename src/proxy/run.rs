@@ -7,6 +7,7 @@
 //! One tokio current-thread runtime; the threading model is to be chosen by
 //! measurement (issue 3).
 
+use super::balance::RequestView;
 use super::http::{self, HttpService};
 use super::http1::{Limits, ServerConn};
 use super::listener::{self, Listener};
@@ -139,8 +140,13 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
 /// One client connection: connect to a server (`Pool::connect`), then copy
 /// both ways; when all tries fail the client is closed.
 async fn relay(client: TcpStream, pool: Arc<Pool>, client_idle: Option<Duration>) {
-    let Some(addr) = pool.pick() else { return };
-    let Some(server) = pool.connect(addr).await else {
+    let src = client.peer_addr().ok().map(|a| a.ip());
+    let lease = pool.pick(&RequestView {
+        src,
+        ..RequestView::default()
+    });
+    let Some(lease) = lease else { return };
+    let Some(server) = pool.connect(lease.addr).await else {
         return;
     };
     let _ = client.set_nodelay(true);
