@@ -127,7 +127,16 @@ impl Reader<'_> {
         };
         for w in &line.words[2..] {
             match w.as_str() {
-                "sdbm" | "djb2" | "wt6" | "crc32" | "none" => ht.function = w.clone(),
+                "sdbm" | "djb2" | "wt6" | "crc32" => ht.function = w.clone(),
+                // 2.6 does not take `none` (2.8 does).
+                "none" => {
+                    self.alert(
+                        &line.loc,
+                        line.span,
+                        "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions.".into(),
+                    );
+                    return;
+                }
                 "avalanche" => ht.avalanche = true,
                 other => {
                     self.alert(
@@ -138,6 +147,11 @@ impl Reader<'_> {
                     return;
                 }
             }
+        }
+        // A bare `hash-type consistent` hashes with avalanche: haproxy places
+        // it exactly as `consistent sdbm avalanche` (fixtures/haproxy/balance).
+        if consistent && line.words.len() == 2 {
+            ht.avalanche = true;
         }
         if let Some(p) = self.cur_proxy_mut() {
             p.hash_type = ht;

@@ -105,10 +105,7 @@ fn replay(golden: &Value) -> (Vec<String>, Vec<String>) {
 }
 
 /// Goldens whose backend Pharos' reader does not model yet, with why.
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "src_consistent_bare",
-    "bare `hash-type consistent` implies avalanche in haproxy; conf::haproxy leaves it off",
-)];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 #[test]
 fn every_golden_is_reproduced_exactly() {
