@@ -136,3 +136,45 @@ fn http_requests_and_backend_bytes_match_haproxy_needs_root() {
     assert_eq!(ours.1, theirs.1, "bytes at web1");
     assert_eq!(ours.2, theirs.2, "bytes at web2");
 }
+
+fn routing_config(a: u16, s: u16, w: u16) -> String {
+    format!(
+        "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend fe\n  bind 127.0.0.1:{PORT}\n  acl api path_beg /api/\n  acl shop hdr(host) -i shop.example\n  acl local src 127.0.0.0/8\n  use_backend be_api if api local\n  use_backend be_shop if shop !api\n  use_backend be_shop if {{ path_end .png }}\n  default_backend be_web\nbackend be_api\n  server a 127.0.0.1:{a}\nbackend be_shop\n  server s 127.0.0.1:{s}\nbackend be_web\n  server w 127.0.0.1:{w}\n"
+    )
+}
+
+fn routing(program: &'static [&'static str], tag: &str) -> Vec<String> {
+    in_fresh_netns(tag, move |dir| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let a = http_backend("s1", 0, Arc::clone(&log), Arc::default());
+        let s = http_backend("s2", 0, Arc::clone(&log), Arc::default());
+        let w = http_backend("s3", 0, Arc::clone(&log), Arc::default());
+        let conf = dir.join("r.cfg");
+        std::fs::write(&conf, routing_config(a, s, w)).expect("cfg");
+        let mut proxy = start(program, &conf, PORT);
+        let answers = [
+            "GET /api/users HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
+            "GET /cart HTTP/1.1\r\nHost: SHOP.example\r\nConnection: close\r\n\r\n",
+            "GET /api/cart HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n",
+            "GET /logo.png HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
+            "GET /index HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
+        ]
+        .iter()
+        .map(|r| exchange("127.0.0.1", &[r]))
+        .collect();
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        answers
+    })
+}
+
+#[test]
+fn acl_use_backend_routing_matches_haproxy_needs_root() {
+    let theirs = routing(&["haproxy", "-db"], "rha");
+    let ours = routing(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "rph");
+    assert!(
+        theirs[0].ends_with("s1\n"),
+        "haproxy routes /api/ to be_api: {theirs:?}"
+    );
+    assert_eq!(ours, theirs);
+}

@@ -9,6 +9,7 @@
 //! (`http-reuse safe`). Malformed requests get haproxy's built-in 400 and
 //! the connection closes; a server that fails gets 502/503/504.
 
+use super::acl;
 use super::balance::RequestView;
 use super::errors;
 use super::http1::{
@@ -16,7 +17,7 @@ use super::http1::{
     ResponseHead, ServerConn, Side,
 };
 use super::pool::Pool;
-use crate::model::haproxy::ForwardFor;
+use crate::model::haproxy::{Acl, Condition, ForwardFor};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +27,12 @@ use tokio::net::TcpStream;
 
 /// What a `mode http` frontend needs for its sessions.
 pub(super) struct HttpService {
+    /// The default backend (a `listen`'s own servers).
     pub pool: Arc<Pool>,
+    /// `use_backend` rules: the first whose condition holds wins.
+    pub routes: Vec<(Option<Condition>, Arc<Pool>)>,
+    /// The frontend's named ACLs.
+    pub acls: Vec<Acl>,
     pub limits: Limits,
     pub forwardfor: Option<ForwardFor>,
     /// `timeout http-request` (else `timeout client`) for a request head.
@@ -110,10 +116,22 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
         if let Some(ff) = &svc.forwardfor {
             add_forwarded_for(&mut head, ff, peer);
         }
+        let request = acl::Request {
+            head: &head,
+            src: peer.ip(),
+        };
+        let pool = svc
+            .routes
+            .iter()
+            .find(|(cond, _)| {
+                cond.as_ref()
+                    .is_none_or(|c| acl::eval(c, &svc.acls, &request))
+            })
+            .map_or(&svc.pool, |(_, p)| p);
         // The view borrows the head: it lives only for the pick.
         let lease = {
             let header = |name: &str| head.headers().get(name);
-            svc.pool.pick(&RequestView {
+            pool.pick(&RequestView {
                 src: Some(peer.ip()),
                 uri: Some(head.uri()),
                 header: Some(&header),
@@ -127,7 +145,7 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
         let addr = lease.addr;
         let server = match idle.remove(&addr) {
             Some(s) => Some(s),
-            None => svc.pool.connect(addr).await,
+            None => pool.connect(addr).await,
         };
         let Some(mut server) = server else {
             reply(&mut client, 503).await;
@@ -152,7 +170,9 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
             reply(&mut client, 400).await;
             return;
         }
-        let Some(keep) = response(&mut client, &mut server, &head, &svc).await else {
+        let server_timeout = pool.server_timeout();
+        let Some(keep) = response(&mut client, &mut server, &head, &svc, server_timeout).await
+        else {
             return;
         };
         if keep.server {
@@ -260,9 +280,9 @@ async fn response(
     server: &mut TcpStream,
     request: &RequestHead,
     svc: &HttpService,
+    server_timeout: Option<Duration>,
 ) -> Option<Keep> {
     let mut sbuf: Vec<u8> = Vec::new();
-    let server_timeout = svc.pool.server_timeout();
     loop {
         let (head, len) = loop {
             match ResponseHead::parse(&sbuf, &svc.limits, request.is_head()) {

@@ -2,6 +2,7 @@
 //! generates itself, listeners, server pools, log lines, and the runtime
 //! (`run`) that serves the proxies of the model.
 
+pub mod acl;
 pub mod balance;
 pub mod errors;
 mod http;

@@ -57,6 +57,8 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
         keep_alive_timeout: t(|p| p.timeouts.http_keep_alive),
         client_timeout: front.timeouts.client.map(|d| d.to_std()),
         server_mode,
+        routes: Vec::new(),
+        acls: Vec::new(),
     }
 }
 
@@ -78,17 +80,30 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
                 .and_then(|b| cfg.backend(b))
                 .unwrap_or(p),
         };
-        let pool = match pools.iter().find(|(n, _)| *n == backend.name) {
+        let mut pool_of = |px: &Proxy| match pools.iter().find(|(n, _)| *n == px.name) {
             Some((_, p)) => Arc::clone(p),
             None => {
-                let p = Arc::new(Pool::new(backend));
-                pools.push((backend.name.clone(), Arc::clone(&p)));
+                let p = Arc::new(Pool::new(px));
+                pools.push((px.name.clone(), Arc::clone(&p)));
                 p
             }
         };
+        let pool = pool_of(backend);
         let client_idle = p.timeouts.client.map(|d| d.to_std());
         let service = match p.mode {
-            Mode::Http => Service::Http(Arc::new(http_service(p, backend, pool))),
+            Mode::Http => {
+                // `use_backend NAME [if|unless COND]`, in order, before the default.
+                let routes = p
+                    .use_backends
+                    .iter()
+                    .filter(|u| !u.dynamic)
+                    .filter_map(|u| Some((u.cond.clone(), pool_of(cfg.backend(&u.target)?))))
+                    .collect();
+                let mut svc = http_service(p, backend, pool);
+                svc.routes = routes;
+                svc.acls = p.acls.clone();
+                Service::Http(Arc::new(svc))
+            }
             _ => Service::Tcp(pool, client_idle),
         };
         for b in &p.binds {
