@@ -178,3 +178,52 @@ fn acl_use_backend_routing_matches_haproxy_needs_root() {
     );
     assert_eq!(ours, theirs);
 }
+
+fn rules_config(w: u16) -> String {
+    format!(
+        "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend fe\n  bind 127.0.0.1:{PORT}\n  http-request return status 200 content-type text/plain string \"hello\\n\" hdr x-a b if {{ path /r }}\n  http-request redirect location /new code 301 if {{ path /old }}\n  http-request redirect prefix /pre if {{ path_beg /p/ }}\n  http-request auth realm Zone if {{ path /a }}\n  http-request deny deny_status 404 if {{ path /d }}\n  http-request deny if {{ path /d2 }}\n  http-request set-header X-Set one\n  http-request add-header X-Add two\n  http-request del-header X-Remove\n  http-response set-header X-Resp yes\n  http-response del-header X-Server\n  default_backend be\nbackend be\n  http-request add-header X-Be be\n  server w 127.0.0.1:{w}\n"
+    )
+}
+
+fn rules_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<String>) {
+    in_fresh_netns(tag, move |dir| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let w = http_backend("s1", 0, Arc::clone(&log), Arc::default());
+        let conf = dir.join("rules.cfg");
+        std::fs::write(&conf, rules_config(w)).expect("cfg");
+        let mut proxy = start(program, &conf, PORT);
+        let next = "GET /x HTTP/1.1\r\nHost: h\r\nX-Remove: 1\r\nX-Set: zero\r\n\r\n";
+        let answers = ["/r", "/old", "/p/x?y=1", "/a", "/d", "/d2", "/plain"]
+            .iter()
+            .map(|p| {
+                let first = format!("GET {p} HTTP/1.1\r\nHost: h\r\n\r\n");
+                // A second request on the same connection: is it still open?
+                exchange("127.0.0.1", &[&first, next])
+            })
+            .collect();
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        let seen = log
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect();
+        (answers, seen)
+    })
+}
+
+#[test]
+fn http_request_and_response_rules_match_haproxy_needs_root() {
+    let theirs = rules_run(&["haproxy", "-db"], "qha");
+    let ours = rules_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "qph");
+    assert!(
+        theirs.0[0].starts_with("HTTP/1.1 200 OK\r\nx-a: b\r\n"),
+        "{:?}",
+        theirs.0[0]
+    );
+    for (i, (o, t)) in ours.0.iter().zip(&theirs.0).enumerate() {
+        assert_eq!(o, t, "answer {i}");
+    }
+    assert_eq!(ours.1, theirs.1, "bytes at the backend");
+}

@@ -17,7 +17,8 @@ use super::http1::{
     ResponseHead, ServerConn, Side,
 };
 use super::pool::Pool;
-use crate::model::haproxy::{Acl, Condition, ForwardFor};
+use super::rules::{self, Verdict};
+use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,8 +32,10 @@ pub(super) struct HttpService {
     pub pool: Arc<Pool>,
     /// `use_backend` rules: the first whose condition holds wins.
     pub routes: Vec<(Option<Condition>, Arc<Pool>)>,
-    /// The frontend's named ACLs.
+    /// The frontend's named ACLs and rules.
     pub acls: Vec<Acl>,
+    pub http_request: Vec<HttpRule>,
+    pub http_response: Vec<HttpRule>,
     pub limits: Limits,
     pub forwardfor: Option<ForwardFor>,
     /// `timeout http-request` (else `timeout client`) for a request head.
@@ -116,6 +119,15 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
         if let Some(ff) = &svc.forwardfor {
             add_forwarded_for(&mut head, ff, peer);
         }
+        // Frontend rules, then the backend's once it is chosen.
+        if let Verdict::Reply(bytes) =
+            rules::on_request(&svc.http_request, &svc.acls, &mut head, peer.ip())
+        {
+            if client.write_all(&bytes).await.is_err() || !head.client_keep_alive() {
+                return;
+            }
+            continue;
+        }
         let request = acl::Request {
             head: &head,
             src: peer.ip(),
@@ -142,6 +154,15 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
             reply(&mut client, 503).await;
             return;
         };
+        if let Verdict::Reply(bytes) =
+            rules::on_request(&pool.http_request, &pool.acls, &mut head, peer.ip())
+        {
+            drop(lease);
+            if client.write_all(&bytes).await.is_err() || !head.client_keep_alive() {
+                return;
+            }
+            continue;
+        }
         let addr = lease.addr;
         let server = match idle.remove(&addr) {
             Some(s) => Some(s),
@@ -171,7 +192,22 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
             return;
         }
         let server_timeout = pool.server_timeout();
-        let Some(keep) = response(&mut client, &mut server, &head, &svc, server_timeout).await
+        let edits = ResponseEdits {
+            rules: [
+                (&pool.http_response[..], &pool.acls[..]),
+                (&svc.http_response[..], &svc.acls[..]),
+            ],
+            src: peer.ip(),
+        };
+        let Some(keep) = response(
+            &mut client,
+            &mut server,
+            &head,
+            &svc,
+            server_timeout,
+            &edits,
+        )
+        .await
         else {
             return;
         };
@@ -268,6 +304,12 @@ fn reencode(
     done
 }
 
+/// The `http-response` rules to apply: the backend's, then the frontend's.
+struct ResponseEdits<'a> {
+    rules: [(&'a [HttpRule], &'a [Acl]); 2],
+    src: std::net::IpAddr,
+}
+
 /// What stays open after an exchange.
 struct Keep {
     client: bool,
@@ -281,6 +323,7 @@ async fn response(
     request: &RequestHead,
     svc: &HttpService,
     server_timeout: Option<Duration>,
+    edits: &ResponseEdits<'_>,
 ) -> Option<Keep> {
     let mut sbuf: Vec<u8> = Vec::new();
     loop {
@@ -309,6 +352,12 @@ async fn response(
             }
         };
         sbuf.drain(..len);
+        let mut head = head;
+        if head.status >= 200 {
+            for (rules, acls) in edits.rules {
+                rules::on_response(rules, acls, request, edits.src, head.headers_mut());
+            }
+        }
         let mut out = Vec::with_capacity(1024);
         head.encode_for_client(request, &mut out);
         if client.write_all(&out).await.is_err() {

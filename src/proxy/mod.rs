@@ -10,5 +10,6 @@ pub mod http1;
 pub mod listener;
 pub mod log;
 mod pool;
+pub mod rules;
 pub mod run;
 pub mod stats;

@@ -32,6 +32,11 @@ pub(super) struct Pool {
     pub name: String,
     pub members: Vec<Member>,
     balancer: Mutex<Balancer>,
+    /// A `backend`'s own ACLs and `http-request`/`http-response` rules
+    /// (a `listen` runs its rules as the frontend).
+    pub acls: Vec<crate::model::haproxy::Acl>,
+    pub http_request: Vec<crate::model::haproxy::HttpRule>,
+    pub http_response: Vec<crate::model::haproxy::HttpRule>,
     connect: Option<Duration>,
     server_idle: Option<Duration>,
     retries: u32,
@@ -78,6 +83,9 @@ impl Pool {
             name: p.name.clone(),
             members,
             balancer: Mutex::new(balancer),
+            acls: own(p, |p| p.acls.clone()),
+            http_request: own(p, |p| p.http_request.clone()),
+            http_response: own(p, |p| p.http_response.clone()),
             connect: p.timeouts.connect.map(|d| d.to_std()),
             server_idle: p.timeouts.server.map(|d| d.to_std()),
             retries: p.retries,
@@ -215,6 +223,16 @@ impl Pool {
 }
 
 pub(super) use crate::conf::haproxy::Level;
+
+/// A backend's own copy of something; empty for a `listen`, whose rules run
+/// once, as the frontend's.
+fn own<T: Default>(p: &Proxy, f: impl Fn(&Proxy) -> T) -> T {
+    if p.kind == ProxyKind::Backend {
+        f(p)
+    } else {
+        T::default()
+    }
+}
 
 /// A server picked for one exchange; dropping it gives the turn back.
 pub(super) struct Lease {

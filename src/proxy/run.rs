@@ -59,6 +59,8 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
         server_mode,
         routes: Vec::new(),
         acls: Vec::new(),
+        http_request: Vec::new(),
+        http_response: Vec::new(),
     }
 }
 
@@ -102,6 +104,8 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
                 let mut svc = http_service(p, backend, pool);
                 svc.routes = routes;
                 svc.acls = p.acls.clone();
+                svc.http_request = p.http_request.clone();
+                svc.http_response = p.http_response.clone();
                 Service::Http(Arc::new(svc))
             }
             _ => Service::Tcp(pool, client_idle),

@@ -1,0 +1,191 @@
+//! `http-request` / `http-response` rules, sans-IO, first cut: `allow`,
+//! `deny [deny_status N]`, `auth [realm R]`, `redirect location|prefix
+//! [code N] [drop-query]`, `return [status N] [content-type T] [string S]
+//! [hdr N V]…`, `set-header`, `add-header`, `del-header`, and on responses
+//! `set-status`. Values with `%[…]` log-format expressions are not
+//! evaluated yet: such a rule is skipped. The replies are haproxy 2.6's
+//! bytes (observed: custom headers first, then content-length and
+//! content-type; the connection stays open).
+
+use super::acl::{self, Request};
+use super::errors;
+use super::http1::{HeaderList, RequestHead};
+use crate::model::haproxy::{Acl, HttpAction, HttpRule, NameMatch};
+
+/// What the request rules decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go on to the backend (the head may have been changed).
+    Forward,
+    /// Answer with these bytes instead.
+    Reply(Vec<u8>),
+}
+
+/// Whether a rule's condition holds.
+fn applies(rule: &HttpRule, acls: &[Acl], req: &Request<'_>) -> bool {
+    rule.cond.as_ref().is_none_or(|c| acl::eval(c, acls, req))
+}
+
+/// Runs the `http-request` rules over `head` in order.
+pub fn on_request(
+    rules: &[HttpRule],
+    acls: &[Acl],
+    head: &mut RequestHead,
+    src: std::net::IpAddr,
+) -> Verdict {
+    for rule in rules {
+        let holds = applies(rule, acls, &Request { head: &*head, src });
+        if !holds {
+            continue;
+        }
+        match &rule.action {
+            HttpAction::Allow => return Verdict::Forward,
+            HttpAction::Deny { status, .. } => {
+                return Verdict::Reply(builtin(status.unwrap_or(403), None));
+            }
+            HttpAction::Auth { realm } => {
+                let realm = realm.as_deref().unwrap_or("HAProxy Statistics");
+                return Verdict::Reply(builtin(401, Some(realm)));
+            }
+            HttpAction::Redirect(r) if !r.to.contains("%[") => {
+                let target = match r.kind.as_str() {
+                    "prefix" => {
+                        let uri = head.uri();
+                        let uri = if r.drop_query {
+                            uri.split(|&b| b == b'?').next().unwrap_or(uri)
+                        } else {
+                            uri
+                        };
+                        let mut t = r.to.trim_end_matches('/').as_bytes().to_vec();
+                        t.extend_from_slice(uri);
+                        t
+                    }
+                    _ => r.to.as_bytes().to_vec(),
+                };
+                let mut out = format!(
+                    "HTTP/1.1 {} {}\r\ncontent-length: 0\r\nlocation: ",
+                    r.code,
+                    reason(r.code)
+                )
+                .into_bytes();
+                out.extend_from_slice(&target);
+                out.extend_from_slice(b"\r\n");
+                // Temporary redirects must not be cached (haproxy adds it).
+                if matches!(r.code, 302 | 303 | 307) {
+                    out.extend_from_slice(b"cache-control: no-cache\r\n");
+                }
+                out.extend_from_slice(b"\r\n");
+                return Verdict::Reply(out);
+            }
+            HttpAction::Return(r) => {
+                let mut out =
+                    format!("HTTP/1.1 {} {}\r\n", r.status, reason(r.status)).into_bytes();
+                for (n, v) in &r.headers {
+                    out.extend_from_slice(
+                        format!("{}: {v}\r\n", n.to_ascii_lowercase()).as_bytes(),
+                    );
+                }
+                let body = match &r.body {
+                    Some((kind, text)) if kind == "string" => text.as_bytes().to_vec(),
+                    _ => Vec::new(),
+                };
+                out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+                if let Some(ct) = r.content_type.as_ref().filter(|_| !body.is_empty()) {
+                    out.extend_from_slice(format!("content-type: {ct}\r\n").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(&body);
+                return Verdict::Reply(out);
+            }
+            other => edit(head.headers_mut(), other),
+        }
+    }
+    Verdict::Forward
+}
+
+/// Runs the `http-response` header rules over a response's fields.
+pub fn on_response(
+    rules: &[HttpRule],
+    acls: &[Acl],
+    request: &RequestHead,
+    src: std::net::IpAddr,
+    fields: &mut HeaderList,
+) {
+    let req = Request { head: request, src };
+    for rule in rules.iter().filter(|r| applies(r, acls, &req)) {
+        if matches!(rule.action, HttpAction::Allow) {
+            return;
+        }
+        edit(fields, &rule.action);
+    }
+}
+
+/// The header actions.
+fn edit(fields: &mut HeaderList, action: &HttpAction) {
+    match action {
+        HttpAction::SetHeader { name, value } if !value.contains("%[") => {
+            fields.remove(name);
+            fields.append(name.as_bytes(), value.as_bytes());
+        }
+        HttpAction::AddHeader { name, value } if !value.contains("%[") => {
+            fields.append(name.as_bytes(), value.as_bytes());
+        }
+        HttpAction::DelHeader {
+            name,
+            matching: NameMatch::Str,
+        } => {
+            fields.remove(name);
+        }
+        _ => {}
+    }
+}
+
+/// A built-in page as a stream sends it (lower-case fields), with
+/// `www-authenticate` after its fields for 401.
+fn builtin(status: u16, realm: Option<&str>) -> Vec<u8> {
+    let Some(page) = errors::builtin(status) else {
+        return format!(
+            "HTTP/1.1 {status} {}\r\ncontent-length: 0\r\n\r\n",
+            reason(status)
+        )
+        .into_bytes();
+    };
+    let mut reply = page.reply();
+    if let Some(realm) = realm {
+        reply.headers.append(
+            b"www-authenticate",
+            format!("Basic realm=\"{realm}\"").as_bytes(),
+        );
+    }
+    let mut out = Vec::new();
+    reply.encode(&mut out);
+    out
+}
+
+/// haproxy's reason phrases.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Other",
+    }
+}
