@@ -295,7 +295,14 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     let outcome = haproxy::read_files(&cmd.files, &opts);
     if cmd.check {
-        notices(quiet);
+        // haproxy prints its two NOTICE lines before the first message only.
+        if outcome
+            .diagnostics
+            .iter()
+            .any(|d| d.kind != Level::Diag || cmd.diagnostic)
+        {
+            notices(quiet);
+        }
         render(&outcome, pid, quiet, cmd.diagnostic);
         if outcome.is_fatal() {
             return 1;
