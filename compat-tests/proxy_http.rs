@@ -227,3 +227,38 @@ fn http_request_and_response_rules_match_haproxy_needs_root() {
     }
     assert_eq!(ours.1, theirs.1, "bytes at the backend");
 }
+
+/// The README's run command works: the quick-start configuration balances,
+/// routes and answers as its comments say (Pharos alone: the listeners it
+/// uses as servers are its own).
+#[test]
+fn readme_quickstart_config_serves_as_documented_needs_root() {
+    let got = in_fresh_netns("qs", |_| {
+        let conf = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/quickstart/haproxy.cfg");
+        let mut proxy = harness::start(
+            &[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"],
+            &conf,
+            8080,
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let get = |path: &str| {
+            let mut c = TcpStream::connect(("127.0.0.1", 8080)).expect("connect");
+            c.set_read_timeout(Some(Duration::from_secs(2)))
+                .expect("timeout");
+            c.write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: q\r\nConnection: close\r\n\r\n").as_bytes(),
+            )
+            .expect("write");
+            let mut body = Vec::new();
+            let _ = c.read_to_end(&mut body);
+            let text = String::from_utf8_lossy(&body).into_owned();
+            text.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
+        };
+        let out = vec![get("/"), get("/"), get("/api/x"), get("/ping")];
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        out
+    });
+    assert_eq!(got, ["web1\n", "web2\n", "{\"api\":\"hello\"}\n", "pong\n"]);
+}
