@@ -107,3 +107,67 @@ fn seed_failover_by_health_checks_matches_haproxy_needs_root() {
     );
     assert_eq!(ours.1, theirs.1, "the DOWN/UP log lines");
 }
+
+/// The seed's `/hadmin` (`stats auth niem:niem`): without credentials the
+/// same 401 as haproxy; with them a CSV whose rows, statuses, weights,
+/// server counts and check statuses are haproxy's.
+fn stats_run(program: &'static [&'static str], tag: &str) -> (String, Vec<String>) {
+    in_fresh_netns(tag, move |dir| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let s1 = http_backend("s1", 0, Arc::clone(&log), Arc::default());
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let conf = dir.join("s.cfg");
+        let cfg = config(s1, dead).replace(
+            "  balance roundrobin\n",
+            "  balance roundrobin\n  stats uri /hadmin\n  stats auth niem:niem\n  stats realm Admin\n",
+        );
+        std::fs::write(&conf, cfg).expect("cfg");
+        let mut proxy = start_logged(program, &conf, PORT, &dir.join("stderr"));
+        std::thread::sleep(Duration::from_millis(900));
+        let get = |auth: &str| {
+            let mut c = TcpStream::connect(("127.0.0.1", PORT)).expect("connect");
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = c.write_all(
+                format!(
+                    "GET /hadmin;csv HTTP/1.1\r\nHost: farm\r\n{auth}Connection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            let mut got = Vec::new();
+            let _ = c.read_to_end(&mut got);
+            String::from_utf8_lossy(&got).into_owned()
+        };
+        let denied = get("");
+        let csv = get("Authorization: Basic bmllbTpuaWVt\r\n");
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        // pxname, svname, status, weight, act, bck, check_status columns.
+        let rows = csv
+            .lines()
+            .filter(|l| l.starts_with("webfarm,") || l.starts_with("# pxname"))
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                [0, 1, 17, 18, 19, 20, 36]
+                    .iter()
+                    .map(|&i| f.get(i).copied().unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        (denied, rows)
+    })
+}
+
+#[test]
+fn seed_stats_page_auth_and_csv_match_haproxy_needs_root() {
+    let theirs = stats_run(&["haproxy", "-db"], "sha");
+    let ours = stats_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "sph");
+    assert!(theirs.0.starts_with("HTTP/1.1 401"), "{}", theirs.0);
+    assert_eq!(ours.0, theirs.0, "the 401 without credentials");
+    assert!(theirs.1.len() >= 4, "haproxy rows: {:?}", theirs.1);
+    assert_eq!(ours.1, theirs.1, "CSV rows");
+}

@@ -28,6 +28,11 @@ impl Health {
         }
     }
 
+    /// The counter, 0 ..= rise + fall - 1 (the stats' `check_health`).
+    pub fn health(&self) -> u32 {
+        self.health
+    }
+
     /// UP or DOWN.
     pub fn is_up(&self) -> bool {
         self.health >= self.rise
@@ -59,16 +64,7 @@ impl Health {
     /// The stats page's words: `UP`, `DOWN`, `UP 1/3` (going down), `DOWN
     /// 1/2` (going up).
     pub fn status(&self) -> String {
-        let top = self.top();
-        if self.health == top {
-            "UP".into()
-        } else if self.health == 0 {
-            "DOWN".into()
-        } else if self.is_up() {
-            format!("UP {}/{}", top - self.health, self.fall)
-        } else {
-            format!("DOWN {}/{}", self.health, self.rise)
-        }
+        status_words(self.health, self.rise, self.fall)
     }
 
     /// The wait before the next check: `inter` when fully UP, `downinter`
@@ -83,6 +79,21 @@ impl Health {
         } else {
             pick(hc.fast_interval)
         }
+    }
+}
+
+/// The stats' status for a check counter: `UP`, `DOWN`, `UP 1/3` (going
+/// down), `DOWN 1/2` (going up).
+pub fn status_words(health: u32, rise: u32, fall: u32) -> String {
+    let top = rise + fall - 1;
+    if health >= top {
+        "UP".into()
+    } else if health == 0 {
+        "DOWN".into()
+    } else if health >= rise {
+        format!("UP {}/{}", top - health, fall)
+    } else {
+        format!("DOWN {health}/{rise}")
     }
 }
 

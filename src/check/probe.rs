@@ -28,16 +28,7 @@ impl Outcome {
     /// `reason: …[, code: N][, info: "…"], check duration: Nms`, as in
     /// haproxy's "Server x/y is DOWN, …" lines.
     pub fn describe(&self) -> String {
-        let reason = match self.status {
-            "L4OK" => "Layer4 check passed",
-            "L4CON" => "Layer4 connection problem",
-            "L4TOUT" => "Layer4 timeout",
-            "L7OK" => "Layer7 check passed",
-            "L7STS" => "Layer7 wrong status",
-            "L7TOUT" => "Layer7 timeout",
-            _ => "Layer7 invalid response",
-        };
-        let mut s = format!("reason: {reason}");
+        let mut s = format!("reason: {}", self.reason());
         if let Some(c) = self.code {
             s.push_str(&format!(", code: {c}"));
         }
@@ -49,6 +40,19 @@ impl Outcome {
             self.duration.as_millis()
         ));
         s
+    }
+
+    /// haproxy's long status (`check_desc`): `Layer4 check passed`…
+    pub fn reason(&self) -> &'static str {
+        match self.status {
+            "L4OK" => "Layer4 check passed",
+            "L4CON" => "Layer4 connection problem",
+            "L4TOUT" => "Layer4 timeout",
+            "L7OK" => "Layer7 check passed",
+            "L7STS" => "Layer7 wrong status",
+            "L7TOUT" => "Layer7 timeout",
+            _ => "Layer7 invalid response",
+        }
     }
 }
 

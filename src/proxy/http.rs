@@ -11,6 +11,7 @@
 
 use super::acl;
 use super::balance::RequestView;
+use super::counters::{Counters, Session};
 use super::errors;
 use super::http1::{
     BodyDecoder, BodyEvent, BodyLength, ChunkedEncoder, HeadError, Limits, Parse, RequestHead,
@@ -18,6 +19,7 @@ use super::http1::{
 };
 use super::pool::Pool;
 use super::rules::{self, Verdict};
+use super::statspage::StatsPage;
 use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,6 +38,10 @@ pub(super) struct HttpService {
     pub acls: Vec<Acl>,
     pub http_request: Vec<HttpRule>,
     pub http_response: Vec<HttpRule>,
+    /// The frontend's counters.
+    pub counters: Arc<Counters>,
+    /// `stats uri`, when this frontend serves the page.
+    pub stats: Option<StatsPage>,
     pub limits: Limits,
     pub forwardfor: Option<ForwardFor>,
     /// `timeout http-request` (else `timeout client`) for a request head.
@@ -83,6 +89,7 @@ async fn reply(client: &mut TcpStream, status: u16) {
 /// The whole life of one client connection.
 pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<HttpService>) {
     let _ = client.set_nodelay(true);
+    let _session = Session::new(&svc.counters);
     let mut buf: Vec<u8> = Vec::new();
     let mut idle: HashMap<SocketAddr, TcpStream> = HashMap::new();
     let mut first = true;
@@ -116,14 +123,29 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
             }
         };
         buf.drain(..len);
+        svc.counters.request();
         if let Some(ff) = &svc.forwardfor {
             add_forwarded_for(&mut head, ff, peer);
         }
-        // Frontend rules, then the backend's once it is chosen.
+        // Frontend rules, then the stats page, then the backend's rules
+        // once it is chosen.
         if let Verdict::Reply(bytes) =
             rules::on_request(&svc.http_request, &svc.acls, &mut head, peer.ip())
         {
-            if client.write_all(&bytes).await.is_err() || !head.client_keep_alive() {
+            let keep = head.client_keep_alive();
+            if client.write_all(&closing(bytes, keep)).await.is_err() || !keep {
+                return;
+            }
+            continue;
+        }
+        if let Some(page) = svc.stats.as_ref().filter(|p| p.wants(&head)) {
+            let bytes = page.answer(&head);
+            let denied = bytes.starts_with(b"HTTP/1.1 401");
+            svc.counters.response(if denied { 401 } else { 200 });
+            let keep = denied && head.client_keep_alive();
+            let bytes = if denied { closing(bytes, keep) } else { bytes };
+            if client.write_all(&bytes).await.is_err() || !keep {
+                let _ = client.shutdown().await;
                 return;
             }
             continue;
@@ -158,7 +180,8 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
             rules::on_request(&pool.http_request, &pool.acls, &mut head, peer.ip())
         {
             drop(lease);
-            if client.write_all(&bytes).await.is_err() || !head.client_keep_alive() {
+            let keep = head.client_keep_alive();
+            if client.write_all(&closing(bytes, keep)).await.is_err() || !keep {
                 return;
             }
             continue;
@@ -211,6 +234,9 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
         else {
             return;
         };
+        for c in [&*svc.counters, &pool.counters, lease.counters()] {
+            c.response(keep.status);
+        }
         if keep.server {
             idle.insert(addr, server);
         }
@@ -219,6 +245,15 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
             return;
         }
     }
+}
+
+/// A reply of ours as the client's connection mode wants it: haproxy adds
+/// `connection: close` as the last field when the connection ends after it.
+fn closing(mut bytes: Vec<u8>, keep_alive: bool) -> Vec<u8> {
+    if !keep_alive && let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+        bytes.splice(end + 2..end + 2, b"connection: close\r\n".iter().copied());
+    }
+    bytes
 }
 
 /// `option forwardfor [except NET] [header NAME] [if-none]`: the client's
@@ -314,6 +349,8 @@ struct ResponseEdits<'a> {
 struct Keep {
     client: bool,
     server: bool,
+    /// The final response's status.
+    status: u16,
 }
 
 /// Reads the response (1xx interim ones passed on first) and relays it.
@@ -392,6 +429,7 @@ async fn response(
                 return Some(Keep {
                     client: client_keep,
                     server: server_keep,
+                    status: head.status,
                 });
             }
             match fill(server, &mut sbuf, server_timeout).await {
@@ -400,6 +438,7 @@ async fn response(
                     return Some(Keep {
                         client: false,
                         server: false,
+                        status: head.status,
                     });
                 }
                 Ok(0) | Err(_) => return None,

@@ -4,6 +4,7 @@
 
 pub mod acl;
 pub mod balance;
+pub mod counters;
 pub mod errors;
 mod http;
 pub mod http1;
@@ -13,3 +14,4 @@ mod pool;
 pub mod rules;
 pub mod run;
 pub mod stats;
+mod statspage;

@@ -5,6 +5,8 @@
 //! `option redispatch`). Check transitions are logged in haproxy's words.
 
 use super::balance::{Balancer, RequestView, ServerId};
+use super::counters::Counters;
+use super::stats::CheckStats;
 use crate::check::{self, Health};
 use crate::model::haproxy::{Proxy, ProxyKind};
 use crate::model::{Endpoint, HealthCheck, Host};
@@ -22,7 +24,11 @@ pub(super) struct Member {
     pub addr: Option<SocketAddr>,
     pub backup: bool,
     pub up: AtomicBool,
+    pub weight: u32,
     check: Option<HealthCheck>,
+    pub counters: Counters,
+    /// The last check as the statistics show it (None: no `check`).
+    pub check_view: Mutex<Option<CheckStats>>,
 }
 
 /// A backend's servers and connection settings.
@@ -37,6 +43,10 @@ pub(super) struct Pool {
     pub acls: Vec<crate::model::haproxy::Acl>,
     pub http_request: Vec<crate::model::haproxy::HttpRule>,
     pub http_response: Vec<crate::model::haproxy::HttpRule>,
+    /// The backend's own counters.
+    pub counters: Counters,
+    /// `balance` as the statistics name it (`roundrobin`…).
+    pub algo: String,
     connect: Option<Duration>,
     server_idle: Option<Duration>,
     retries: u32,
@@ -64,7 +74,16 @@ impl Pool {
                     addr,
                     backup: s.params.backup,
                     up: AtomicBool::new(true),
+                    weight: s.params.weight,
+                    check_view: Mutex::new(s.health_check.as_ref().map(|hc| CheckStats {
+                        status: "INI".into(),
+                        rise: hc.rise,
+                        fall: hc.fall,
+                        health: hc.rise,
+                        ..CheckStats::default()
+                    })),
                     check: s.health_check.clone(),
+                    counters: Counters::default(),
                 }
             })
             .collect();
@@ -86,6 +105,8 @@ impl Pool {
             acls: own(p, |p| p.acls.clone()),
             http_request: own(p, |p| p.http_request.clone()),
             http_response: own(p, |p| p.http_response.clone()),
+            counters: Counters::default(),
+            algo: algo_name(&p.balance),
             connect: p.timeouts.connect.map(|d| d.to_std()),
             server_idle: p.timeouts.server.map(|d| d.to_std()),
             retries: p.retries,
@@ -105,11 +126,17 @@ impl Pool {
         let mut b = self.balancer.lock().ok()?;
         let id = b.pick(req)?;
         match self.members.get(id.0).and_then(|m| m.addr) {
-            Some(addr) => Some(Lease {
-                pool: Arc::clone(self),
-                id,
-                addr,
-            }),
+            Some(addr) => {
+                let c = &self.members[id.0].counters;
+                c.lbtot.fetch_add(1, Ordering::Relaxed);
+                c.open();
+                self.counters.open();
+                Some(Lease {
+                    pool: Arc::clone(self),
+                    id,
+                    addr,
+                })
+            }
             None => {
                 b.release(id);
                 None
@@ -175,7 +202,20 @@ impl Pool {
                 let mut health = Health::new(hc.rise, hc.fall);
                 loop {
                     let outcome = check::probe::run(&hc, target).await;
-                    if let Some(up) = health.result(outcome.ok) {
+                    let changed = health.result(outcome.ok);
+                    if let Ok(mut v) = m.check_view.lock()
+                        && let Some(v) = v.as_mut()
+                    {
+                        v.status = outcome.status.into();
+                        v.code = outcome.code.map(u32::from);
+                        v.duration = u64::try_from(outcome.duration.as_millis()).ok();
+                        v.desc = outcome.reason().into();
+                        v.info = outcome.info.clone().unwrap_or_default();
+                        v.health = health.health();
+                        v.failed += u64::from(!outcome.ok);
+                        v.down_trans += u64::from(changed == Some(false));
+                    }
+                    if let Some(up) = changed {
                         m.up.store(up, Ordering::Relaxed);
                         if let Ok(mut b) = pool.balancer.lock() {
                             let _ = b.set_up(ServerId(i), up);
@@ -224,6 +264,25 @@ impl Pool {
 
 pub(super) use crate::conf::haproxy::Level;
 
+/// The `algo` column's word for a `balance`.
+fn algo_name(b: &crate::model::haproxy::Balance) -> String {
+    use crate::model::haproxy::Balance as B;
+    match b {
+        B::RoundRobin => "roundrobin",
+        B::StaticRr => "static-rr",
+        B::LeastConn => "leastconn",
+        B::First => "first",
+        B::Source => "source",
+        B::Uri { .. } => "uri",
+        B::UrlParam { .. } => "url_param",
+        B::Hdr { .. } => "hdr",
+        B::Random { .. } => "random",
+        B::RdpCookie { .. } => "rdp-cookie",
+        B::Hash { .. } => "hash",
+    }
+    .into()
+}
+
 /// A backend's own copy of something; empty for a `listen`, whose rules run
 /// once, as the frontend's.
 fn own<T: Default>(p: &Proxy, f: impl Fn(&Proxy) -> T) -> T {
@@ -241,8 +300,17 @@ pub(super) struct Lease {
     pub addr: SocketAddr,
 }
 
+impl Lease {
+    /// The server's counters.
+    pub fn counters(&self) -> &Counters {
+        &self.pool.members[self.id.0].counters
+    }
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
+        self.pool.members[self.id.0].counters.close();
+        self.pool.counters.close();
         self.pool.release(self.id);
     }
 }

@@ -142,7 +142,7 @@ fn edit(fields: &mut HeaderList, action: &HttpAction) {
 
 /// A built-in page as a stream sends it (lower-case fields), with
 /// `www-authenticate` after its fields for 401.
-fn builtin(status: u16, realm: Option<&str>) -> Vec<u8> {
+pub(super) fn builtin(status: u16, realm: Option<&str>) -> Vec<u8> {
     let Some(page) = errors::builtin(status) else {
         return format!(
             "HTTP/1.1 {status} {}\r\ncontent-length: 0\r\n\r\n",

@@ -8,12 +8,15 @@
 //! measurement (issue 3).
 
 use super::balance::RequestView;
+use super::counters::Counters;
 use super::http::{self, HttpService};
 use super::http1::{Limits, ServerConn};
 use super::listener::{self, Listener};
 use super::pool::{Level, Pool};
+use super::statspage::{Entry, Registry, StatsPage};
 use crate::model::haproxy::{HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind};
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -61,6 +64,8 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
         acls: Vec::new(),
         http_request: Vec::new(),
         http_response: Vec::new(),
+        counters: Arc::default(),
+        stats: None,
     }
 }
 
@@ -69,6 +74,8 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
     let mut services = Vec::new();
     // One pool per backend, shared by the frontends that use it.
     let mut pools: Vec<(String, Arc<Pool>)> = Vec::new();
+    let registry: Arc<OnceLock<Registry>> = Arc::default();
+    let mut fronts: Vec<(String, Arc<Counters>)> = Vec::new();
     for p in cfg
         .proxies
         .iter()
@@ -102,6 +109,11 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
                     .filter_map(|u| Some((u.cond.clone(), pool_of(cfg.backend(&u.target)?))))
                     .collect();
                 let mut svc = http_service(p, backend, pool);
+                svc.stats = p.stats.clone().filter(|s| s.enabled).map(|conf| StatsPage {
+                    conf,
+                    registry: Arc::clone(&registry),
+                });
+                fronts.push((p.name.clone(), Arc::clone(&svc.counters)));
                 svc.routes = routes;
                 svc.acls = p.acls.clone();
                 svc.http_request = p.http_request.clone();
@@ -120,6 +132,36 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
             }
         }
     }
+    // Every proxy for the statistics, in the file's order.
+    let entries = cfg
+        .proxies
+        .iter()
+        .filter(|p| !p.disabled)
+        .map(|p| Entry {
+            name: p.name.clone(),
+            kind: p.kind,
+            mode: p.mode,
+            frontend: fronts
+                .iter()
+                .find(|(n, _)| *n == p.name)
+                .map(|(_, c)| Arc::clone(c)),
+            pool: match p.kind {
+                ProxyKind::Frontend => None,
+                _ => Some(match pools.iter().find(|(n, _)| *n == p.name) {
+                    Some((_, pool)) => Arc::clone(pool),
+                    None => {
+                        let pool = Arc::new(Pool::new(p));
+                        pools.push((p.name.clone(), Arc::clone(&pool)));
+                        pool
+                    }
+                }),
+            },
+        })
+        .collect();
+    let _ = registry.set(Registry {
+        started: std::time::Instant::now(),
+        entries,
+    });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
