@@ -16,7 +16,8 @@ request bytes they receive and answer according to the query string:
   s404  status 404 (+ Last-Modified)      s302  status 302 (+ Last-Modified)
 
 Each exchange stores: the request sent ("request"), the bytes the backend got
-("backend_request"), which server got it ("server"), the response the client got
+("backend_request"), which server got it ("server"), what it answered
+("backend_response"), the response the client got
 ("response") and the client's clock around the exchange ("t0", "t1", UNIX seconds) so the
 maxidle/maxlife dates can be replayed. Responses carry no Date field (backends send none).
 """
@@ -216,12 +217,12 @@ def backend(name, port):
                         return
                     buf += chunk
                 body, buf = buf[:n], buf[n:]
-                RECORDS[name].append(head + body)
                 target = head.split(b" ")[1].decode()
                 query = target.split("?", 1)[1] if "?" in target else ""
                 resp = respond(query)
                 if head.startswith(b"HEAD "):
                     resp = resp[: resp.index(b"\r\n\r\n") + 4]
+                RECORDS[name].append((head + body, resp))
                 conn.sendall(resp)
         except OSError:
             pass
@@ -258,11 +259,12 @@ def exchange(port, r, ck):
     t1 = int(time.time())
     got = [n for n, v in RECORDS.items() if len(v) > before[n]]
     server = got[0] if len(got) == 1 else None
-    at_backend = RECORDS[server][-1] if server else None
+    at_backend, answer = RECORDS[server][-1] if server else (None, None)
     return {
         "request": sent.decode("latin-1"),
         "server": server,
         "backend_request": at_backend.decode("latin-1") if at_backend else None,
+        "backend_response": answer.decode("latin-1") if answer else None,
         "response": (rhead + rest).decode("latin-1"),
         "t0": t0,
         "t1": t1,

@@ -3,6 +3,7 @@
 //! (`run`) that serves the proxies of the model.
 
 pub mod balance;
+pub mod cookie;
 pub mod errors;
 mod http;
 pub mod http1;
