@@ -224,3 +224,37 @@ fn rules_force_ignore_and_assigned() {
     };
     assert_eq!(run(assigned), (None, CookieSeen::Unused));
 }
+
+#[test]
+fn log_characters_follow_haproxy() {
+    // Observed: `--NI` first visit, `--VN` returning visitor, `--DI` cookie for a DOWN server.
+    let b = insert_indirect();
+    let flags = |cookie: Option<&[u8]>, up: &dyn Fn(usize) -> bool, chosen: usize| {
+        let mut h = crate::proxy::http1::HeaderList::new();
+        if let Some(c) = cookie {
+            h.append(b"Cookie", c);
+        }
+        let f =
+            b.px.on_request(&mut h, b"GET", up, PersistRules::default(), at(0));
+        let mut resp = crate::proxy::http1::HeaderList::new();
+        resp.append(b"Set-Cookie", b"SRV=app");
+        (f.seen, b.px.on_response(&mut resp, 200, chosen, &f, at(0)))
+    };
+    let all = |_: usize| true;
+    assert_eq!(
+        flags(None, &all, 0),
+        (CookieSeen::None, CookieSet::Inserted)
+    );
+    assert_eq!(
+        flags(Some(b"SRV=a"), &all, 0),
+        (CookieSeen::Valid, CookieSet::Deleted)
+    );
+    assert_eq!(
+        flags(Some(b"SRV=zz"), &all, 1),
+        (CookieSeen::Invalid, CookieSet::Inserted)
+    );
+    assert_eq!(
+        flags(Some(b"SRV=b"), &|i| i != 1, 0),
+        (CookieSeen::Down, CookieSet::Inserted)
+    );
+}
