@@ -4,10 +4,11 @@
 
 pub mod acl;
 pub mod balance;
+pub mod cookie;
 pub mod counters;
 pub mod errors;
-mod http;
 pub mod http1;
+mod http;
 pub mod listener;
 pub mod log;
 mod pool;
