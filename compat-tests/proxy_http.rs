@@ -262,3 +262,59 @@ fn readme_quickstart_config_serves_as_documented_needs_root() {
     });
     assert_eq!(got, ["web1\n", "web2\n", "{\"api\":\"hello\"}\n", "pong\n"]);
 }
+
+fn cookie_config(s1: u16, s2: u16) -> String {
+    format!(
+        "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten webfarm\n  bind 127.0.0.1:{PORT}\n  balance roundrobin\n  cookie SERVERID insert indirect nocache\n  server web1 127.0.0.1:{s1} cookie web1\n  server web2 127.0.0.1:{s2} cookie web2\n"
+    )
+}
+
+fn cookie_run(program: &'static [&'static str], tag: &str) -> Outcome {
+    in_fresh_netns(tag, move |dir| {
+        let (l1, l2) = (
+            Arc::new(Mutex::new(Vec::new())),
+            Arc::new(Mutex::new(Vec::new())),
+        );
+        let s1 = http_backend("s1", 0, Arc::clone(&l1), Arc::default());
+        let s2 = http_backend("s2", 0, Arc::clone(&l2), Arc::default());
+        let conf = dir.join("c.cfg");
+        std::fs::write(&conf, cookie_config(s1, s2)).expect("cfg");
+        let mut proxy = start(program, &conf, PORT);
+        let answers = [
+            "GET / HTTP/1.1\r\nHost: farm\r\n\r\n",
+            "GET /a HTTP/1.1\r\nHost: farm\r\nCookie: SERVERID=web2\r\n\r\n",
+            "GET /b HTTP/1.1\r\nHost: farm\r\nCookie: a=1; SERVERID=web2; b=2\r\n\r\n",
+            "GET /c HTTP/1.1\r\nHost: farm\r\nCookie: SERVERID=nobody\r\n\r\n",
+            "POST /d HTTP/1.1\r\nHost: farm\r\nContent-Length: 2\r\n\r\nhi",
+        ]
+        .iter()
+        .map(|r| exchange("127.0.0.1", &[r]))
+        .collect();
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        let text = |l: &Arc<Mutex<Vec<Vec<u8>>>>| {
+            l.lock()
+                .expect("log")
+                .iter()
+                .map(|r| String::from_utf8_lossy(r).into_owned())
+                .collect::<Vec<_>>()
+        };
+        (answers, text(&l1), text(&l2))
+    })
+}
+
+#[test]
+fn seed_cookie_insert_indirect_nocache_matches_haproxy_needs_root() {
+    let theirs = cookie_run(&["haproxy", "-db"], "kha");
+    let ours = cookie_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "kph");
+    assert!(
+        theirs.0[0].contains("set-cookie: SERVERID=web1; path=/"),
+        "{:?}",
+        theirs.0[0]
+    );
+    for (i, (o, t)) in ours.0.iter().zip(&theirs.0).enumerate() {
+        assert_eq!(o, t, "answer {i}");
+    }
+    assert_eq!(ours.1, theirs.1, "bytes at web1");
+    assert_eq!(ours.2, theirs.2, "bytes at web2");
+}

@@ -11,6 +11,7 @@
 
 use super::acl;
 use super::balance::RequestView;
+use super::cookie::{PersistRules, Persistence, RequestCookie};
 use super::counters::{Counters, Session};
 use super::errors;
 use super::http1::{
@@ -162,8 +163,25 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
                     .is_none_or(|c| acl::eval(c, &svc.acls, &request))
             })
             .map_or(&svc.pool, |(_, p)| p);
+        // A persistence cookie may name the server (and is taken out of
+        // the request where haproxy takes it out).
+        let now = std::time::SystemTime::now();
+        let cookie = pool.persistence.as_ref().map(|p| {
+            let method = head.method().to_vec();
+            p.on_request(
+                head.headers_mut(),
+                &method,
+                &|i| pool.usable(i),
+                PersistRules::default(),
+                now,
+            )
+        });
+        let direct = cookie
+            .as_ref()
+            .and_then(|c| c.server.filter(|_| c.direct))
+            .and_then(|i| pool.direct(i));
         // The view borrows the head: it lives only for the pick.
-        let lease = {
+        let lease = direct.or_else(|| {
             let header = |name: &str| head.headers().get(name);
             pool.pick(&RequestView {
                 src: Some(peer.ip()),
@@ -171,7 +189,7 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
                 header: Some(&header),
                 key: None,
             })
-        };
+        });
         let Some(lease) = lease else {
             reply(&mut client, 503).await;
             return;
@@ -221,6 +239,11 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
                 (&svc.http_response[..], &svc.acls[..]),
             ],
             src: peer.ip(),
+            cookie: pool
+                .persistence
+                .as_ref()
+                .zip(cookie.as_ref())
+                .map(|(p, c)| (p, lease.id.0, c, now)),
         };
         let Some(keep) = response(
             &mut client,
@@ -343,6 +366,14 @@ fn reencode(
 struct ResponseEdits<'a> {
     rules: [(&'a [HttpRule], &'a [Acl]); 2],
     src: std::net::IpAddr,
+    /// Persistence: the settings, the server that answered, what the
+    /// request carried, and the time both sides use.
+    cookie: Option<(
+        &'a Persistence,
+        usize,
+        &'a RequestCookie,
+        std::time::SystemTime,
+    )>,
 }
 
 /// What stays open after an exchange.
@@ -394,6 +425,10 @@ async fn response(
             for (rules, acls) in edits.rules {
                 rules::on_response(rules, acls, request, edits.src, head.headers_mut());
             }
+        }
+        if let Some((p, chosen, req, now)) = edits.cookie {
+            let status = head.status;
+            p.on_response(head.headers_mut(), status, chosen, req, now);
         }
         let mut out = Vec::with_capacity(1024);
         head.encode_for_client(request, &mut out);

@@ -5,6 +5,7 @@
 //! `option redispatch`). Check transitions are logged in haproxy's words.
 
 use super::balance::{Balancer, RequestView, ServerId};
+use super::cookie::Persistence;
 use super::counters::Counters;
 use super::stats::CheckStats;
 use crate::check::{self, Health};
@@ -47,6 +48,8 @@ pub(super) struct Pool {
     pub counters: Counters,
     /// `balance` as the statistics name it (`roundrobin`…).
     pub algo: String,
+    /// `cookie NAME …` persistence.
+    pub persistence: Option<Persistence>,
     connect: Option<Duration>,
     server_idle: Option<Duration>,
     retries: u32,
@@ -107,6 +110,7 @@ impl Pool {
             http_response: own(p, |p| p.http_response.clone()),
             counters: Counters::default(),
             algo: algo_name(&p.balance),
+            persistence: Persistence::for_proxy(p),
             connect: p.timeouts.connect.map(|d| d.to_std()),
             server_idle: p.timeouts.server.map(|d| d.to_std()),
             retries: p.retries,
@@ -127,20 +131,41 @@ impl Pool {
         let id = b.pick(req)?;
         match self.members.get(id.0).and_then(|m| m.addr) {
             Some(addr) => {
-                let c = &self.members[id.0].counters;
-                c.lbtot.fetch_add(1, Ordering::Relaxed);
-                c.open();
-                self.counters.open();
-                Some(Lease {
-                    pool: Arc::clone(self),
-                    id,
-                    addr,
-                })
+                self.members[id.0]
+                    .counters
+                    .lbtot
+                    .fetch_add(1, Ordering::Relaxed);
+                Some(self.lease(id, addr, true))
             }
             None => {
                 b.release(id);
                 None
             }
+        }
+    }
+
+    /// Server `index` itself (a persistence cookie named it), if it has
+    /// an address.
+    pub(super) fn direct(self: &Arc<Self>, index: usize) -> Option<Lease> {
+        let addr = self.members.get(index)?.addr?;
+        Some(self.lease(ServerId(index), addr, false))
+    }
+
+    /// Whether server `index` may take traffic (UP).
+    pub(super) fn usable(&self, index: usize) -> bool {
+        self.members
+            .get(index)
+            .is_some_and(|m| m.up.load(Ordering::Relaxed))
+    }
+
+    fn lease(self: &Arc<Self>, id: ServerId, addr: SocketAddr, balanced: bool) -> Lease {
+        self.members[id.0].counters.open();
+        self.counters.open();
+        Lease {
+            pool: Arc::clone(self),
+            id,
+            addr,
+            balanced,
         }
     }
 
@@ -298,6 +323,8 @@ pub(super) struct Lease {
     pool: Arc<Pool>,
     pub id: ServerId,
     pub addr: SocketAddr,
+    /// Chosen by the balancer (which then counts it), not by a cookie.
+    balanced: bool,
 }
 
 impl Lease {
@@ -311,6 +338,8 @@ impl Drop for Lease {
     fn drop(&mut self) {
         self.pool.members[self.id.0].counters.close();
         self.pool.counters.close();
-        self.pool.release(self.id);
+        if self.balanced {
+            self.pool.release(self.id);
+        }
     }
 }
