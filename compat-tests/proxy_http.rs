@@ -61,6 +61,15 @@ fn exchange(from: &str, requests: &[&str]) -> String {
 
 type Outcome = (Vec<String>, Vec<String>, Vec<String>);
 
+/// What a recording backend received, as text.
+fn texts(log: &Arc<Mutex<Vec<Vec<u8>>>>) -> Vec<String> {
+    log.lock()
+        .expect("log")
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect()
+}
+
 fn scenario(program: &'static [&'static str], tag: &str) -> Outcome {
     in_fresh_netns(tag, move |dir| {
         let (l1, l2) = (
@@ -107,14 +116,7 @@ fn scenario(program: &'static [&'static str], tag: &str) -> Outcome {
         ];
         let _ = proxy.kill();
         let _ = proxy.wait();
-        let text = |l: &Arc<Mutex<Vec<Vec<u8>>>>| {
-            l.lock()
-                .expect("log")
-                .iter()
-                .map(|r| String::from_utf8_lossy(r).into_owned())
-                .collect::<Vec<_>>()
-        };
-        (answers, text(&l1), text(&l2))
+        (answers, texts(&l1), texts(&l2))
     })
 }
 
@@ -203,13 +205,7 @@ fn rules_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<S
             .collect();
         let _ = proxy.kill();
         let _ = proxy.wait();
-        let seen = log
-            .lock()
-            .expect("log")
-            .iter()
-            .map(|r| String::from_utf8_lossy(r).into_owned())
-            .collect();
-        (answers, seen)
+        (answers, texts(&log))
     })
 }
 
@@ -292,14 +288,7 @@ fn cookie_run(program: &'static [&'static str], tag: &str) -> Outcome {
         .collect();
         let _ = proxy.kill();
         let _ = proxy.wait();
-        let text = |l: &Arc<Mutex<Vec<Vec<u8>>>>| {
-            l.lock()
-                .expect("log")
-                .iter()
-                .map(|r| String::from_utf8_lossy(r).into_owned())
-                .collect::<Vec<_>>()
-        };
-        (answers, text(&l1), text(&l2))
+        (answers, texts(&l1), texts(&l2))
     })
 }
 

@@ -60,8 +60,9 @@ async fn fill(
     buf: &mut Vec<u8>,
     limit: Option<Duration>,
 ) -> Result<usize, Failure> {
-    let mut tmp = [0u8; 16384];
-    let read = s.read(&mut tmp);
+    // Read straight into the buffer's spare room (no zeroed bounce buffer).
+    buf.reserve(16384);
+    let read = s.read_buf(buf);
     let n = match limit {
         Some(t) => tokio::time::timeout(t, read)
             .await
@@ -69,7 +70,6 @@ async fn fill(
             .map_err(|_| Failure::Closed)?,
         None => read.await.map_err(|_| Failure::Closed)?,
     };
-    buf.extend_from_slice(&tmp[..n]);
     Ok(n)
 }
 
@@ -430,12 +430,13 @@ async fn response(
             let status = head.status;
             p.on_response(head.headers_mut(), status, chosen, req, now);
         }
-        let mut out = Vec::with_capacity(1024);
-        head.encode_for_client(request, &mut out);
-        if client.write_all(&out).await.is_err() {
-            return None;
-        }
+        // The head goes out with the first body bytes, in one write.
+        let mut pending = Vec::with_capacity(1024 + sbuf.len());
+        head.encode_for_client(request, &mut pending);
         if head.status < 200 {
+            if client.write_all(&pending).await.is_err() {
+                return None;
+            }
             continue;
         }
         let body = head.framing().body;
@@ -448,13 +449,13 @@ async fn response(
                 Ok(u) => u,
                 Err(_) => return None,
             };
-            let mut out = Vec::new();
             let done =
-                reencode(&sbuf, &events, &mut encoder, &mut out) || body == BodyLength::Empty;
+                reencode(&sbuf, &events, &mut encoder, &mut pending) || body == BodyLength::Empty;
             sbuf.drain(..used);
-            if client.write_all(&out).await.is_err() {
+            if client.write_all(&pending).await.is_err() {
                 return None;
             }
+            pending.clear();
             if done {
                 let client_keep = head.client_keep_alive(request);
                 let server_keep = svc.server_mode == ServerConn::KeepAlive
