@@ -8,7 +8,7 @@
 # Reported per proxy and mode: req/s, p99 latency, and the proxy's CPU time
 # per request (utime+stime of the proxy process during the run / requests).
 # Usage: sudo benches/proxy-wrk.sh   (env: ROUNDS=2 DURATION=10 CONNS=50 THREADS=2
-#        HAPROXY_THREADS=2; PHAROS=path PHAROS_NO_BUILD=1)
+#        HAPROXY_THREADS=2 (nbthread of both proxies); PHAROS=path PHAROS_NO_BUILD=1)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -131,7 +131,7 @@ summary() {
     }' "$DIR/results"
 }
 echo
-echo "== benches/proxy-wrk.sh: $(date -u '+%F %T UTC'), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s, 1 KiB responses, haproxy nbthread $HAPROXY_THREADS, Pharos one thread =="
+echo "== benches/proxy-wrk.sh: $(date -u '+%F %T UTC'), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s, 1 KiB responses, nbthread $HAPROXY_THREADS for both (Pharos: 1 = tokio current-thread, more = tokio multi-thread) =="
 summary | tee "$DIR/summary"
 mkdir -p benches/results
 { echo "== benches/proxy-wrk.sh $(date -u '+%F %T UTC') =="; cat "$DIR/results"; cat "$DIR/summary"; echo; } >> "benches/results/proxy-$(date -u +%F).txt"

@@ -4,8 +4,8 @@
 //! (weights respected), with `timeout connect` for the connection,
 //! `retries` on the same server (`option redispatch`: the last elsewhere), and `timeout client`/`timeout server` as
 //! idle limits on each direction; `mode http` ones run `http::session`.
-//! One tokio current-thread runtime; the threading model is to be chosen by
-//! measurement (issue 3).
+//! `nbthread` 1 runs on one tokio current-thread runtime; more (the
+//! default is one per CPU, as haproxy) on tokio's multi-thread scheduler.
 
 use super::balance::RequestView;
 use super::counters::Counters;
@@ -162,9 +162,22 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
         started: std::time::Instant::now(),
         entries,
     });
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    // `nbthread` as in haproxy (default: one per CPU): 1 runs everything
+    // on one current-thread runtime, more on a work-stealing pool.
+    let threads = cfg.global.nbthread.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| usize::try_from(n).unwrap_or(1),
+    );
+    let rt = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
     let pid = std::process::id();
     let say: Arc<dyn Fn(Level, String) + Send + Sync> = Arc::new(move |level, text| {
         if !quiet || level == Level::Alert {
