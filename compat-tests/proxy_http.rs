@@ -61,6 +61,19 @@ fn exchange(from: &str, requests: &[&str]) -> String {
 
 type Outcome = (Vec<String>, Vec<String>, Vec<String>);
 
+/// Starts `program` on `conf`, sends each of `requests` on a connection of
+/// its own from 127.0.0.1, stops it; what came back for each.
+fn serve_each(program: &[&str], conf: &std::path::Path, requests: &[&str]) -> Vec<String> {
+    let mut proxy = start(program, conf, PORT);
+    let answers = requests
+        .iter()
+        .map(|r| exchange("127.0.0.1", &[r]))
+        .collect();
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    answers
+}
+
 /// What a recording backend received, as text.
 fn texts(log: &Arc<Mutex<Vec<Vec<u8>>>>) -> Vec<String> {
     log.lock()
@@ -153,20 +166,17 @@ fn routing(program: &'static [&'static str], tag: &str) -> Vec<String> {
         let w = http_backend("s3", 0, Arc::clone(&log), Arc::default());
         let conf = dir.join("r.cfg");
         std::fs::write(&conf, routing_config(a, s, w)).expect("cfg");
-        let mut proxy = start(program, &conf, PORT);
-        let answers = [
-            "GET /api/users HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
-            "GET /cart HTTP/1.1\r\nHost: SHOP.example\r\nConnection: close\r\n\r\n",
-            "GET /api/cart HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n",
-            "GET /logo.png HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
-            "GET /index HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
-        ]
-        .iter()
-        .map(|r| exchange("127.0.0.1", &[r]))
-        .collect();
-        let _ = proxy.kill();
-        let _ = proxy.wait();
-        answers
+        serve_each(
+            program,
+            &conf,
+            &[
+                "GET /api/users HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
+                "GET /cart HTTP/1.1\r\nHost: SHOP.example\r\nConnection: close\r\n\r\n",
+                "GET /api/cart HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n",
+                "GET /logo.png HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
+                "GET /index HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
+            ],
+        )
     })
 }
 
@@ -275,19 +285,17 @@ fn cookie_run(program: &'static [&'static str], tag: &str) -> Outcome {
         let s2 = http_backend("s2", 0, Arc::clone(&l2), Arc::default());
         let conf = dir.join("c.cfg");
         std::fs::write(&conf, cookie_config(s1, s2)).expect("cfg");
-        let mut proxy = start(program, &conf, PORT);
-        let answers = [
-            "GET / HTTP/1.1\r\nHost: farm\r\n\r\n",
-            "GET /a HTTP/1.1\r\nHost: farm\r\nCookie: SERVERID=web2\r\n\r\n",
-            "GET /b HTTP/1.1\r\nHost: farm\r\nCookie: a=1; SERVERID=web2; b=2\r\n\r\n",
-            "GET /c HTTP/1.1\r\nHost: farm\r\nCookie: SERVERID=nobody\r\n\r\n",
-            "POST /d HTTP/1.1\r\nHost: farm\r\nContent-Length: 2\r\n\r\nhi",
-        ]
-        .iter()
-        .map(|r| exchange("127.0.0.1", &[r]))
-        .collect();
-        let _ = proxy.kill();
-        let _ = proxy.wait();
+        let answers = serve_each(
+            program,
+            &conf,
+            &[
+                "GET / HTTP/1.1\r\nHost: farm\r\n\r\n",
+                "GET /a HTTP/1.1\r\nHost: farm\r\nCookie: SERVERID=web2\r\n\r\n",
+                "GET /b HTTP/1.1\r\nHost: farm\r\nCookie: a=1; SERVERID=web2; b=2\r\n\r\n",
+                "GET /c HTTP/1.1\r\nHost: farm\r\nCookie: SERVERID=nobody\r\n\r\n",
+                "POST /d HTTP/1.1\r\nHost: farm\r\nContent-Length: 2\r\n\r\nhi",
+            ],
+        );
         (answers, texts(&l1), texts(&l2))
     })
 }
