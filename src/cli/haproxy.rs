@@ -176,7 +176,7 @@ fn version_text() -> String {
     format!(
         "HAProxy version {} {RELEASE_DATE} - https://haproxy.org/\n\
 Status: Pharos {} (a Rust replacement reading haproxy 2.6 configurations).\n\
-Known bugs: only `mode tcp` proxies are served by this Pharos build yet.\n{}\n",
+Known bugs: logging, the stats socket, queues, -D and -sf are not in this Pharos build yet.\n{}\n",
         cond::VERSION,
         env!("CARGO_PKG_VERSION"),
         running_on()

@@ -336,6 +336,7 @@ fn run(a: &Args, path: &str, outcome: keepalived::Outcome, opts: &Options) -> i3
         }
     };
     say("Startup complete");
+    crate::daemon::sd_notify("READY=1");
     let mut reload = || {
         let o = keepalived::read_file(&path, opts);
         for d in &o.diagnostics {

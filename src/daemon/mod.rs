@@ -85,6 +85,31 @@ impl Signals {
     }
 }
 
+/// Tells systemd about the service's state (`READY=1`, `RELOADING=1`,
+/// `STOPPING=1`) when it started us with `Type=notify`: a datagram to
+/// `$NOTIFY_SOCKET` (a path, or `@name` for an abstract socket). Without
+/// the variable this does nothing; failures are ignored.
+pub fn sd_notify(state: &str) {
+    if let Some(target) = std::env::var_os("NOTIFY_SOCKET") {
+        let _ = notify_socket(&target.to_string_lossy(), state);
+    }
+}
+
+fn notify_socket(target: &str, state: &str) -> std::io::Result<()> {
+    let sock = std::os::unix::net::UnixDatagram::unbound()?;
+    match target.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+            sock.send_to_addr(state.as_bytes(), &addr)?;
+        }
+        None => {
+            sock.send_to(state.as_bytes(), target)?;
+        }
+    }
+    Ok(())
+}
+
 /// Where a keepalived-style daemon's lines go: the console (`-l`, with
 /// keepalived's time prefix) and/or syslog under an ident.
 pub struct Log {
@@ -159,6 +184,23 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+#[cfg(test)]
+mod notify_tests {
+    use super::*;
+
+    #[test]
+    fn readiness_reaches_the_notify_socket() {
+        let path = std::env::temp_dir().join(format!("pharos-notify-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let listener = std::os::unix::net::UnixDatagram::bind(&path).expect("bind");
+        notify_socket(&path.display().to_string(), "READY=1").expect("send");
+        let mut buf = [0u8; 64];
+        let n = listener.recv(&mut buf).expect("recv");
+        assert_eq!(&buf[..n], b"READY=1");
+        let _ = std::fs::remove_file(&path);
+    }
 }
 
 #[cfg(test)]

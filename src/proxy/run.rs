@@ -204,9 +204,12 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
                 }
             });
         }
+        // Listening: systemd (`Type=notify`, `-Ws`) may go on.
+        crate::daemon::sd_notify("READY=1");
         while !stop.load(Ordering::Relaxed) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        crate::daemon::sd_notify("STOPPING=1");
         Ok::<(), RunError>(())
     })
 }

@@ -96,17 +96,20 @@ pub fn run(cfg: KeepalivedConfig, ctl: Control<'_>) -> Result<(), RunError> {
     let mut buf = [0u8; 2048];
     while !signals.stop.load(std::sync::atomic::Ordering::Relaxed) {
         if Signals::take(&signals.reload) {
+            crate::daemon::sd_notify("RELOADING=1");
             (d.io.log)("Reloading");
             match reload() {
                 Some(new) => d.reload(new)?,
                 None => (d.io.log)("Reload failed - keeping the running configuration"),
             }
+            crate::daemon::sd_notify("READY=1");
         }
         d.dumps(signals);
         d.tick();
         d.receive(&mut buf);
         d.firewall();
     }
+    crate::daemon::sd_notify("STOPPING=1");
     // keepalived closes the notify FIFOs before its instances stop.
     d.io.notifier.close_fifos();
     let at = d.now();
