@@ -70,7 +70,7 @@ pub async fn run(hc: &HealthCheck, addr: SocketAddr) -> Outcome {
     };
     let stream = match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
         Err(_) => return done(false, "L4TOUT", None, None),
-        Ok(Err(e)) => return done(false, "L4CON", None, Some(strerror(&e))),
+        Ok(Err(e)) => return done(false, "L4CON", None, Some(crate::daemon::strerror(&e))),
         Ok(Ok(s)) => s,
     };
     match &hc.probe {
@@ -94,12 +94,6 @@ fn reset(stream: TcpStream) {
     if let Ok(std) = stream.into_std() {
         let _ = socket2::SockRef::from(&std).set_linger(Some(Duration::ZERO));
     }
-}
-
-/// `strerror` text without Rust's " (os error N)".
-fn strerror(e: &std::io::Error) -> String {
-    let t = e.to_string();
-    t.split(" (os error").next().unwrap_or(&t).to_string()
 }
 
 /// The request haproxy sends for `option httpchk [meth uri ver [host]]`.

@@ -85,6 +85,16 @@ impl Signals {
     }
 }
 
+/// An I/O error as C's `strerror` words it (`Connection refused`), without
+/// Rust's ` (os error N)` suffix: the text both originals print.
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.split_once(" (os error") {
+        Some((words, _)) => words.to_string(),
+        None => text,
+    }
+}
+
 /// Tells systemd about the service's state (`READY=1`, `RELOADING=1`,
 /// `STOPPING=1`) when it started us with `Type=notify`: a datagram to
 /// `$NOTIFY_SOCKET` (a path, or `@name` for an abstract socket). Without

@@ -46,11 +46,8 @@ pub struct BindError {
 }
 
 fn bind_error(e: &io::Error, addr: impl ToString) -> BindError {
-    // haproxy prints strerror() without Rust's " (os error N)" suffix.
-    let text = e.to_string();
-    let reason = text.split(" (os error").next().unwrap_or(&text).to_string();
     BindError {
-        reason,
+        reason: crate::daemon::strerror(e),
         addr: addr.to_string(),
     }
 }

@@ -47,7 +47,7 @@ pub(super) struct Pool {
     /// The backend's own counters.
     pub counters: Counters,
     /// `balance` as the statistics name it (`roundrobin`…).
-    pub algo: String,
+    pub algo: &'static str,
     /// `cookie NAME …` persistence.
     pub persistence: Option<Persistence>,
     connect: Option<Duration>,
@@ -109,7 +109,7 @@ impl Pool {
             http_request: own(p, |p| p.http_request.clone()),
             http_response: own(p, |p| p.http_response.clone()),
             counters: Counters::default(),
-            algo: algo_name(&p.balance),
+            algo: p.balance.name(),
             persistence: Persistence::for_proxy(p),
             connect: p.timeouts.connect.map(|d| d.to_std()),
             server_idle: p.timeouts.server.map(|d| d.to_std()),
@@ -288,25 +288,6 @@ impl Pool {
 }
 
 pub(super) use crate::conf::haproxy::Level;
-
-/// The `algo` column's word for a `balance`.
-fn algo_name(b: &crate::model::haproxy::Balance) -> String {
-    use crate::model::haproxy::Balance as B;
-    match b {
-        B::RoundRobin => "roundrobin",
-        B::StaticRr => "static-rr",
-        B::LeastConn => "leastconn",
-        B::First => "first",
-        B::Source => "source",
-        B::Uri { .. } => "uri",
-        B::UrlParam { .. } => "url_param",
-        B::Hdr { .. } => "hdr",
-        B::Random { .. } => "random",
-        B::RdpCookie { .. } => "rdp-cookie",
-        B::Hash { .. } => "hash",
-    }
-    .into()
-}
 
 /// A backend's own copy of something; empty for a `listen`, whose rules run
 /// once, as the frontend's.

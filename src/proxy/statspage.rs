@@ -154,12 +154,15 @@ fn snapshot(reg: &Registry) -> Snapshot {
 }
 
 fn proxy(e: &Entry, iid: u32) -> ProxyStats {
-    let frontend = e.frontend.as_ref().map(|c| FrontendStats {
-        traffic: c.traffic(),
-        status: "OPEN".into(),
-        http: c.http(),
-        conn_tot: c.traffic().stot,
-        ..FrontendStats::default()
+    let frontend = e.frontend.as_ref().map(|c| {
+        let traffic = c.traffic();
+        FrontendStats {
+            conn_tot: traffic.stot,
+            traffic,
+            status: "OPEN".into(),
+            http: c.http(),
+            ..FrontendStats::default()
+        }
     });
     let mut servers = Vec::new();
     let mut backend = None;
@@ -217,7 +220,7 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
                 .sum(),
             http: pool.counters.http(),
             lastsess: -1,
-            algo: pool.algo.clone(),
+            algo: pool.algo.into(),
             ..BackendStats::default()
         });
     }

@@ -461,10 +461,7 @@ fn io_reason(err: &std::io::Error) -> String {
     match err.kind() {
         std::io::ErrorKind::NotFound => "No such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
-        _ => {
-            let s = err.to_string();
-            s.split(" (os error").next().unwrap_or(&s).to_string()
-        }
+        _ => crate::daemon::strerror(err),
     }
 }
 

@@ -209,6 +209,26 @@ pub enum Balance {
     },
 }
 
+impl Balance {
+    /// The algorithm's keyword, as `balance` takes it and the statistics'
+    /// `algo` column shows it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Balance::RoundRobin => "roundrobin",
+            Balance::StaticRr => "static-rr",
+            Balance::LeastConn => "leastconn",
+            Balance::First => "first",
+            Balance::Source => "source",
+            Balance::Uri { .. } => "uri",
+            Balance::UrlParam { .. } => "url_param",
+            Balance::Hdr { .. } => "hdr",
+            Balance::Random { .. } => "random",
+            Balance::RdpCookie { .. } => "rdp-cookie",
+            Balance::Hash { .. } => "hash",
+        }
+    }
+}
+
 /// `hash-type <method> [<function>] [avalanche]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct HashType {
