@@ -24,13 +24,37 @@ pub fn facility(name: &str) -> Option<u8> {
         .and_then(|i| u8::try_from(i).ok())
 }
 
-/// Severities used here.
+/// Syslog severities (RFC 5424 numbers).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Severity {
+    Emerg = 0,
+    Alert = 1,
+    Crit = 2,
     Err = 3,
     Warning = 4,
     Notice = 5,
     Info = 6,
+    Debug = 7,
+}
+
+impl Severity {
+    /// `emerg`, `alert`, … `debug` (the names haproxy's `log` lines use).
+    pub fn from_name(name: &str) -> Option<Severity> {
+        const ALL: [Severity; 8] = [
+            Severity::Emerg,
+            Severity::Alert,
+            Severity::Crit,
+            Severity::Err,
+            Severity::Warning,
+            Severity::Notice,
+            Severity::Info,
+            Severity::Debug,
+        ];
+        const NAMES: [&str; 8] = [
+            "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+        ];
+        NAMES.iter().position(|n| *n == name).map(|i| ALL[i])
+    }
 }
 
 enum Target {
@@ -79,6 +103,14 @@ impl Syslog {
         self.ident = ident.to_string();
     }
 
+    /// Sends one datagram as it is (the caller formatted it).
+    pub fn deliver(&self, datagram: &[u8]) {
+        let _ = match &self.target {
+            Target::Unix(s) => s.send(datagram),
+            Target::Udp(s, to) => s.send_to(datagram, to),
+        };
+    }
+
     /// Sends one line.
     pub fn send(&self, severity: Severity, message: &str) {
         let line = format_line(
@@ -89,10 +121,7 @@ impl Syslog {
             std::process::id(),
             message,
         );
-        let _ = match &self.target {
-            Target::Unix(s) => s.send(line.as_bytes()),
-            Target::Udp(s, to) => s.send_to(line.as_bytes(), to),
-        };
+        self.deliver(line.as_bytes());
     }
 }
 

@@ -35,6 +35,11 @@ impl Counters {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1));
     }
 
+    /// Sessions open now.
+    pub fn current(&self) -> u64 {
+        self.cur.load(Ordering::Relaxed)
+    }
+
     /// A request seen.
     pub fn request(&self) {
         self.req_tot.fetch_add(1, Ordering::Relaxed);

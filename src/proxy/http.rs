@@ -18,9 +18,11 @@ use super::http1::{
     BodyDecoder, BodyEvent, BodyLength, ChunkedEncoder, HeadError, Limits, Parse, RequestHead,
     ResponseHead, ServerConn, Side,
 };
+use super::log::{self, Cause, CookieSet, Stage};
 use super::pool::Pool;
 use super::rules::{self, Verdict};
 use super::statspage::StatsPage;
+use super::trace::{Active, FrontLog, Trace};
 use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -51,6 +53,10 @@ pub(super) struct HttpService {
     pub keep_alive_timeout: Option<Duration>,
     pub client_timeout: Option<Duration>,
     pub server_mode: ServerConn,
+    /// The frontend's name (logs).
+    pub frontend: String,
+    /// Traffic logging, when the frontend logs.
+    pub log: Option<Arc<FrontLog>>,
 }
 
 /// Reads more bytes into `buf` within `limit`; Ok(0) at EOF, Err on timeout
@@ -79,195 +85,365 @@ enum Failure {
     Closed,
 }
 
-/// Sends a built-in page and reports that the connection must close.
-async fn reply(client: &mut TcpStream, status: u16) {
+/// Sends a built-in page and closes; its size as the log counts it.
+async fn reply(client: &mut TcpStream, status: u16) -> u64 {
+    let mut sent = 0;
     if let Some(b) = errors::builtin(status) {
-        let _ = client.write_all(&b.raw()).await;
+        let raw = b.raw();
+        if client.write_all(&raw).await.is_ok() {
+            sent = logged_size(&raw);
+        }
     }
     let _ = client.shutdown().await;
+    sent
+}
+
+/// A whole message of ours as `%B` counts it (`log::htx_size` + body).
+fn logged_size(message: &[u8]) -> u64 {
+    match message.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(end) => log::htx_size(&message[..end + 4]) + (message.len() - end - 4) as u64,
+        None => message.len() as u64,
+    }
+}
+
+/// One client connection's state between its requests.
+struct Conn {
+    client: TcpStream,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    /// Bytes read from the client and not used yet.
+    buf: Vec<u8>,
+    /// Idle server connections kept for the next request (`http-reuse safe`).
+    idle: HashMap<SocketAddr, TcpStream>,
+}
+
+/// What follows an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Read the next request.
+    Continue,
+    /// Close; the stream is logged.
+    Close,
+    /// Close; nothing to log (the client left between requests).
+    Silent,
 }
 
 /// The whole life of one client connection.
-pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<HttpService>) {
+pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpService>) {
     let _ = client.set_nodelay(true);
+    let _active = Active::new();
     let _session = Session::new(&svc.counters);
-    let mut buf: Vec<u8> = Vec::new();
-    let mut idle: HashMap<SocketAddr, TcpStream> = HashMap::new();
+    let log = svc.log.as_deref();
+    let local = log.and_then(|_| client.local_addr().ok());
+    let mut conn = Conn {
+        client,
+        peer,
+        local,
+        buf: Vec::new(),
+        idle: HashMap::new(),
+    };
+    let new_trace = |conn: &Conn| match log {
+        Some(_) => Trace::start(&svc.frontend, true, conn.peer, conn.local),
+        None => Trace::off(),
+    };
+    if let Some(log) = log {
+        log.accepted(&new_trace(&conn));
+    }
     let mut first = true;
     loop {
-        // A request head, within http-request (first) or http-keep-alive.
-        let limit = if first {
-            svc.request_timeout.or(svc.client_timeout)
-        } else {
-            svc.keep_alive_timeout
-                .or(svc.request_timeout)
-                .or(svc.client_timeout)
-        };
+        let mut trace = new_trace(&conn);
+        let next = exchange(&mut conn, &svc, &mut trace, first).await;
+        if let Some(log) = log
+            && next != Next::Silent
+        {
+            trace.connections(svc.counters.current(), 0, 0);
+            log.done(trace);
+        }
+        if next != Next::Continue {
+            return;
+        }
         first = false;
-        let (mut head, len) = loop {
-            match RequestHead::parse(&buf, &svc.limits) {
-                Ok(Parse::Complete { head, len }) => break (head, len),
-                Ok(Parse::Partial) => match fill(&mut client, &mut buf, limit).await {
-                    Ok(0) | Err(Failure::Closed) => return,
-                    Ok(_) => {}
-                    Err(Failure::Timeout) => {
-                        if !buf.is_empty() {
-                            reply(&mut client, 408).await;
-                        }
-                        return;
+    }
+}
+
+/// Writes a reply of ours (ready to send); whether the connection goes on.
+async fn answer(
+    conn: &mut Conn,
+    trace: &mut Trace,
+    bytes: Vec<u8>,
+    keep: bool,
+    cause: Cause,
+) -> Next {
+    trace.entry.status = status_of(&bytes);
+    trace.end(cause, Stage::Request);
+    if conn.client.write_all(&bytes).await.is_err() {
+        return Next::Close;
+    }
+    trace.entry.bytes_out = logged_size(&bytes);
+    if keep {
+        Next::Continue
+    } else {
+        let _ = conn.client.shutdown().await;
+        Next::Close
+    }
+}
+
+/// The status code of a reply we wrote.
+fn status_of(bytes: &[u8]) -> u16 {
+    bytes
+        .get(9..12)
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
+}
+
+/// One request and its response.
+async fn exchange(conn: &mut Conn, svc: &HttpService, trace: &mut Trace, first: bool) -> Next {
+    // A request head, within http-request (first) or http-keep-alive.
+    let limit = if first {
+        svc.request_timeout.or(svc.client_timeout)
+    } else {
+        svc.keep_alive_timeout
+            .or(svc.request_timeout)
+            .or(svc.client_timeout)
+    };
+    let (mut head, len) = loop {
+        if !conn.buf.is_empty() {
+            trace.first_byte();
+        }
+        match RequestHead::parse(&conn.buf, &svc.limits) {
+            Ok(Parse::Complete { head, len }) => break (head, len),
+            Ok(Parse::Partial) => match fill(&mut conn.client, &mut conn.buf, limit).await {
+                Ok(0) | Err(Failure::Closed) => {
+                    // Nothing at all on a fresh connection is still a
+                    // (bad) request for the log; between requests it is not.
+                    let empty = conn.buf.is_empty();
+                    if empty && (!first || svc.log.as_ref().is_some_and(|l| l.dontlognull)) {
+                        return Next::Silent;
                     }
-                },
-                Err(e) => {
-                    reply(&mut client, e.status(Side::Request)).await;
-                    return;
+                    trace.entry.status = 400;
+                    trace.end(Cause::ClientAbort, Stage::Request);
+                    return Next::Close;
                 }
+                Ok(_) => {}
+                Err(Failure::Timeout) => {
+                    let empty = conn.buf.is_empty();
+                    if !empty {
+                        reply(&mut conn.client, 408).await;
+                    }
+                    if empty && (!first || svc.log.as_ref().is_some_and(|l| l.dontlognull)) {
+                        return Next::Silent;
+                    }
+                    trace.entry.status = 408;
+                    trace.end(Cause::ClientTimeout, Stage::Request);
+                    return Next::Close;
+                }
+            },
+            Err(e) => {
+                let status = e.status(Side::Request);
+                reply(&mut conn.client, status).await;
+                // The parser's own answer: haproxy logs it with no bytes.
+                trace.entry.status = status;
+                trace.end(Cause::Proxy, Stage::Request);
+                return Next::Close;
             }
-        };
-        buf.drain(..len);
-        svc.counters.request();
-        if let Some(ff) = &svc.forwardfor {
-            add_forwarded_for(&mut head, ff, peer);
         }
-        // Frontend rules, then the stats page, then the backend's rules
-        // once it is chosen.
-        if let Verdict::Reply(bytes) =
-            rules::on_request(&svc.http_request, &svc.acls, &mut head, peer.ip())
-        {
-            let keep = head.client_keep_alive();
-            if client.write_all(&closing(bytes, keep)).await.is_err() || !keep {
-                return;
-            }
-            continue;
+    };
+    trace.request_done();
+    if let Some(log) = &svc.log {
+        trace.entry.bytes_in = log::htx_size(&conn.buf[..len]);
+        log.request(trace, &head);
+    }
+    conn.buf.drain(..len);
+    svc.counters.request();
+    let peer = conn.peer;
+    if let Some(ff) = &svc.forwardfor {
+        add_forwarded_for(&mut head, ff, peer);
+    }
+    // Frontend rules, then the stats page, then the backend's rules
+    // once it is chosen.
+    if let Verdict::Reply { bytes, local } =
+        rules::on_request(&svc.http_request, &svc.acls, &mut head, peer.ip())
+    {
+        let cause = if local { Cause::Local } else { Cause::Proxy };
+        let keep = head.client_keep_alive();
+        return answer(conn, trace, closing(bytes, keep), keep, cause).await;
+    }
+    if let Some(page) = svc.stats.as_ref().filter(|p| p.wants(&head)) {
+        let bytes = page.answer(&head);
+        let denied = bytes.starts_with(b"HTTP/1.1 401");
+        svc.counters.response(if denied { 401 } else { 200 });
+        let keep = denied && head.client_keep_alive();
+        if !denied {
+            // The stats applet is the "server": every timer is reached.
+            trace.entry.server = Some("<STATS>".into());
+            trace.queued();
+            trace.connected();
+            trace.response_head();
         }
-        if let Some(page) = svc.stats.as_ref().filter(|p| p.wants(&head)) {
-            let bytes = page.answer(&head);
-            let denied = bytes.starts_with(b"HTTP/1.1 401");
-            svc.counters.response(if denied { 401 } else { 200 });
-            let keep = denied && head.client_keep_alive();
-            let bytes = if denied { closing(bytes, keep) } else { bytes };
-            if client.write_all(&bytes).await.is_err() || !keep {
-                let _ = client.shutdown().await;
-                return;
-            }
-            continue;
-        }
-        let request = acl::Request {
-            head: &head,
-            src: peer.ip(),
-        };
-        let pool = svc
-            .routes
-            .iter()
-            .find(|(cond, _)| {
-                cond.as_ref()
-                    .is_none_or(|c| acl::eval(c, &svc.acls, &request))
-            })
-            .map_or(&svc.pool, |(_, p)| p);
-        // A persistence cookie may name the server (and is taken out of
-        // the request where haproxy takes it out).
-        let now = std::time::SystemTime::now();
-        let cookie = pool.persistence.as_ref().map(|p| {
-            let method = head.method().to_vec();
-            p.on_request(
-                head.headers_mut(),
-                &method,
-                &|i| pool.usable(i),
-                PersistRules::default(),
-                now,
-            )
-        });
-        let direct = cookie
-            .as_ref()
-            .and_then(|c| c.server.filter(|_| c.direct))
-            .and_then(|i| pool.direct(i));
-        // The view borrows the head: it lives only for the pick.
-        let lease = direct.or_else(|| {
-            let header = |name: &str| head.headers().get(name);
-            pool.pick(&RequestView {
-                src: Some(peer.ip()),
-                uri: Some(head.uri()),
-                header: Some(&header),
-                key: None,
-            })
-        });
-        let Some(lease) = lease else {
-            reply(&mut client, 503).await;
-            return;
-        };
-        if let Verdict::Reply(bytes) =
-            rules::on_request(&pool.http_request, &pool.acls, &mut head, peer.ip())
-        {
-            drop(lease);
-            let keep = head.client_keep_alive();
-            if client.write_all(&closing(bytes, keep)).await.is_err() || !keep {
-                return;
-            }
-            continue;
-        }
-        let addr = lease.addr;
-        let server = match idle.remove(&addr) {
-            Some(s) => Some(s),
-            None => pool.connect(addr).await,
-        };
-        let Some(mut server) = server else {
-            reply(&mut client, 503).await;
-            return;
-        };
-        let mut out = Vec::with_capacity(1024);
-        head.encode_for_server(svc.server_mode, &mut out);
-        if server.write_all(&out).await.is_err() {
-            reply(&mut client, 502).await;
-            return;
-        }
-        if relay_body(
-            &mut client,
-            &mut server,
-            &mut buf,
-            head.framing().body,
-            &svc,
+        let bytes = if denied { closing(bytes, keep) } else { bytes };
+        return answer(conn, trace, bytes, keep, Cause::Local).await;
+    }
+    let request = acl::Request {
+        head: &head,
+        src: peer.ip(),
+    };
+    let pool = svc
+        .routes
+        .iter()
+        .find(|(cond, _)| {
+            cond.as_ref()
+                .is_none_or(|c| acl::eval(c, &svc.acls, &request))
+        })
+        .map_or(&svc.pool, |(_, p)| p);
+    trace.backend(&pool.name);
+    let next = to_server(conn, svc, pool, head, trace).await;
+    trace.connections(svc.counters.current(), pool.counters.current(), 0);
+    next
+}
+
+/// The request goes to a server of `pool`: persistence, balancing, the
+/// backend's rules, the connection, the body, the response.
+async fn to_server(
+    conn: &mut Conn,
+    svc: &HttpService,
+    pool: &Arc<Pool>,
+    mut head: RequestHead,
+    trace: &mut Trace,
+) -> Next {
+    let peer = conn.peer;
+    // A persistence cookie may name the server (and is taken out of
+    // the request where haproxy takes it out).
+    let now = std::time::SystemTime::now();
+    let cookie = pool.persistence.as_ref().map(|p| {
+        let method = head.method().to_vec();
+        p.on_request(
+            head.headers_mut(),
+            &method,
+            &|i| pool.usable(i),
+            PersistRules::default(),
+            now,
         )
-        .await
-        .is_err()
-        {
-            reply(&mut client, 400).await;
-            return;
+    });
+    if let Some(c) = &cookie {
+        trace.entry.termination.cookie = Some((c.seen, CookieSet::None));
+    }
+    let direct = cookie
+        .as_ref()
+        .and_then(|c| c.server.filter(|_| c.direct))
+        .and_then(|i| pool.direct(i));
+    // The view borrows the head: it lives only for the pick.
+    let lease = direct.or_else(|| {
+        let header = |name: &str| head.headers().get(name);
+        pool.pick(&RequestView {
+            src: Some(peer.ip()),
+            uri: Some(head.uri()),
+            header: Some(&header),
+            key: None,
+        })
+    });
+    let Some(lease) = lease else {
+        trace.entry.status = 503;
+        trace.end(Cause::ServerAbort, Stage::Connect);
+        trace.entry.bytes_out = reply(&mut conn.client, 503).await;
+        return Next::Close;
+    };
+    if let Verdict::Reply { bytes, local } =
+        rules::on_request(&pool.http_request, &pool.acls, &mut head, peer.ip())
+    {
+        drop(lease);
+        let cause = if local { Cause::Local } else { Cause::Proxy };
+        let keep = head.client_keep_alive();
+        return answer(conn, trace, closing(bytes, keep), keep, cause).await;
+    }
+    let addr = lease.addr;
+    trace.assigned(&pool.name, lease.server_name(), addr);
+    let server = match conn.idle.remove(&addr) {
+        Some(s) => Some(s),
+        None => {
+            let c = pool.connect(addr).await;
+            trace.entry.counters.retries = u64::from(c.retries);
+            trace.entry.counters.redispatched = c.redispatched;
+            if c.stream.is_none() {
+                let cause = if c.timed_out {
+                    Cause::ServerTimeout
+                } else {
+                    Cause::ServerAbort
+                };
+                trace.end(cause, Stage::Connect);
+            }
+            c.stream
         }
-        let server_timeout = pool.server_timeout();
-        let edits = ResponseEdits {
-            rules: [
-                (&pool.http_response[..], &pool.acls[..]),
-                (&svc.http_response[..], &svc.acls[..]),
-            ],
-            src: peer.ip(),
-            cookie: pool
-                .persistence
-                .as_ref()
-                .zip(cookie.as_ref())
-                .map(|(p, c)| (p, lease.id.0, c, now)),
-        };
-        let Some(keep) = response(
-            &mut client,
-            &mut server,
-            &head,
-            &svc,
-            server_timeout,
-            &edits,
-        )
-        .await
-        else {
-            return;
-        };
-        for c in [&*svc.counters, &pool.counters, lease.counters()] {
-            c.response(keep.status);
-        }
-        if keep.server {
-            idle.insert(addr, server);
-        }
-        if !keep.client {
-            let _ = client.shutdown().await;
-            return;
+    };
+    let Some(mut server) = server else {
+        trace.entry.status = 503;
+        trace.entry.bytes_out = reply(&mut conn.client, 503).await;
+        return Next::Close;
+    };
+    trace.connected();
+    let mut out = Vec::with_capacity(1024);
+    head.encode_for_server(svc.server_mode, &mut out);
+    if server.write_all(&out).await.is_err() {
+        trace.entry.status = 502;
+        trace.end(Cause::ServerAbort, Stage::Headers);
+        trace.entry.bytes_out = reply(&mut conn.client, 502).await;
+        return Next::Close;
+    }
+    match relay_body(
+        &mut conn.client,
+        &mut server,
+        &mut conn.buf,
+        head.framing().body,
+        svc,
+    )
+    .await
+    {
+        Ok(n) => trace.entry.bytes_in += n,
+        Err(()) => {
+            trace.entry.status = 400;
+            trace.end(Cause::ClientAbort, Stage::Data);
+            trace.entry.bytes_out = reply(&mut conn.client, 400).await;
+            return Next::Close;
         }
     }
+    let server_timeout = pool.server_timeout();
+    let edits = ResponseEdits {
+        rules: [
+            (&pool.http_response[..], &pool.acls[..]),
+            (&svc.http_response[..], &svc.acls[..]),
+        ],
+        src: peer.ip(),
+        cookie: pool
+            .persistence
+            .as_ref()
+            .zip(cookie.as_ref())
+            .map(|(p, c)| (p, lease.id.0, c, now)),
+    };
+    let Some(keep) = response(
+        &mut conn.client,
+        &mut server,
+        &head,
+        svc,
+        server_timeout,
+        &edits,
+        trace,
+    )
+    .await
+    else {
+        return Next::Close;
+    };
+    for c in [&*svc.counters, &pool.counters, lease.counters()] {
+        c.response(keep.status);
+    }
+    drop(lease);
+    if keep.server {
+        conn.idle.insert(addr, server);
+    }
+    if !keep.client {
+        let _ = conn.client.shutdown().await;
+        return Next::Close;
+    }
+    Next::Continue
 }
 
 /// A reply of ours as the client's connection mode wants it: haproxy adds
@@ -298,29 +474,32 @@ fn add_forwarded_for(head: &mut RequestHead, ff: &ForwardFor, peer: SocketAddr) 
         .append(ff.header.as_bytes(), ip.to_string().as_bytes());
 }
 
-/// Relays a request body from `buf` (bytes already read) and the client.
+/// Relays a request body from `buf` (bytes already read) and the client;
+/// the size of its payload.
 async fn relay_body(
     client: &mut TcpStream,
     server: &mut TcpStream,
     buf: &mut Vec<u8>,
     body: BodyLength,
     svc: &HttpService,
-) -> Result<(), ()> {
+) -> Result<u64, ()> {
     if body == BodyLength::Empty {
-        return Ok(());
+        return Ok(0);
     }
     let mut decoder = BodyDecoder::new(body, &svc.limits);
     let mut encoder = (body == BodyLength::Chunked).then(ChunkedEncoder::new);
     let mut events = Vec::new();
+    let mut received = 0;
     loop {
         events.clear();
         let used = decoder.decode(buf, &mut events).map_err(|_| ())?;
         let mut out = Vec::new();
-        let done = reencode(buf, &events, &mut encoder, &mut out);
+        let (done, data) = reencode(buf, &events, &mut encoder, &mut out);
         buf.drain(..used);
+        received += data;
         server.write_all(&out).await.map_err(|_| ())?;
         if done {
-            return Ok(());
+            return Ok(received);
         }
         match fill(client, buf, svc.client_timeout).await {
             Ok(0) | Err(_) => return Err(()),
@@ -331,13 +510,14 @@ async fn relay_body(
 
 /// Writes what one decoding pass found: the data as is, or — for a chunked
 /// body — as one chunk per pass, as haproxy re-chunks what it holds in its
-/// buffer; then the last chunk and trailers. Whether the body ended.
+/// buffer; then the last chunk and trailers. Whether the body ended, and
+/// the payload's size.
 fn reencode(
     input: &[u8],
     events: &[BodyEvent],
     encoder: &mut Option<ChunkedEncoder>,
     out: &mut Vec<u8>,
-) -> bool {
+) -> (bool, u64) {
     let mut data = Vec::new();
     let mut trailers = None;
     let mut done = false;
@@ -359,7 +539,7 @@ fn reencode(
         }
         None => out.extend_from_slice(&data),
     }
-    done
+    (done, data.len() as u64)
 }
 
 /// The `http-response` rules to apply: the backend's, then the frontend's.
@@ -392,20 +572,27 @@ async fn response(
     svc: &HttpService,
     server_timeout: Option<Duration>,
     edits: &ResponseEdits<'_>,
+    trace: &mut Trace,
 ) -> Option<Keep> {
     let mut sbuf: Vec<u8> = Vec::new();
+    // A failure before the response's head: haproxy's page, and why.
+    async fn fail(client: &mut TcpStream, trace: &mut Trace, status: u16, cause: Cause) {
+        trace.entry.status = status;
+        trace.end(cause, Stage::Headers);
+        trace.entry.bytes_out = reply(client, status).await;
+    }
     loop {
         let (head, len) = loop {
             match ResponseHead::parse(&sbuf, &svc.limits, request.is_head()) {
                 Ok(Parse::Complete { head, len }) => break (head, len),
                 Ok(Parse::Partial) => match fill(server, &mut sbuf, server_timeout).await {
                     Ok(0) | Err(Failure::Closed) => {
-                        reply(client, 502).await;
+                        fail(client, trace, 502, Cause::ServerAbort).await;
                         return None;
                     }
                     Ok(_) => {}
                     Err(Failure::Timeout) => {
-                        reply(client, 504).await;
+                        fail(client, trace, 504, Cause::ServerTimeout).await;
                         return None;
                     }
                 },
@@ -414,31 +601,42 @@ async fn response(
                         HeadError::TooLarge => 502,
                         _ => e.status(Side::Response),
                     };
-                    reply(client, status).await;
+                    fail(client, trace, status, Cause::Proxy).await;
                     return None;
                 }
             }
         };
+        // The server's head as received counts for `%B`.
+        trace.entry.bytes_out += log::htx_size(&sbuf[..len]);
         sbuf.drain(..len);
         let mut head = head;
         if head.status >= 200 {
+            trace.response_head();
+            if let Some(log) = &svc.log {
+                log.response(trace, head.headers());
+            }
             for (rules, acls) in edits.rules {
                 rules::on_response(rules, acls, request, edits.src, head.headers_mut());
             }
         }
         if let Some((p, chosen, req, now)) = edits.cookie {
             let status = head.status;
-            p.on_response(head.headers_mut(), status, chosen, req, now);
+            let set = p.on_response(head.headers_mut(), status, chosen, req, now);
+            if head.status >= 200 {
+                trace.entry.termination.cookie = Some((req.seen, set));
+            }
         }
         // The head goes out with the first body bytes, in one write.
         let mut pending = Vec::with_capacity(1024 + sbuf.len());
         head.encode_for_client(request, &mut pending);
         if head.status < 200 {
             if client.write_all(&pending).await.is_err() {
+                trace.end(Cause::ClientAbort, Stage::Headers);
                 return None;
             }
             continue;
         }
+        trace.entry.status = head.status;
         let body = head.framing().body;
         let mut decoder = BodyDecoder::new(body, &svc.limits);
         let mut encoder = (body == BodyLength::Chunked).then(ChunkedEncoder::new);
@@ -447,14 +645,19 @@ async fn response(
             events.clear();
             let used = match decoder.decode(&sbuf, &mut events) {
                 Ok(u) => u,
-                Err(_) => return None,
+                Err(_) => {
+                    trace.end(Cause::ServerAbort, Stage::Data);
+                    return None;
+                }
             };
-            let done =
-                reencode(&sbuf, &events, &mut encoder, &mut pending) || body == BodyLength::Empty;
+            let (done, data) = reencode(&sbuf, &events, &mut encoder, &mut pending);
+            let done = done || body == BodyLength::Empty;
             sbuf.drain(..used);
             if client.write_all(&pending).await.is_err() {
+                trace.end(Cause::ClientAbort, Stage::Data);
                 return None;
             }
+            trace.entry.bytes_out += data;
             pending.clear();
             if done {
                 let client_keep = head.client_keep_alive(request);
@@ -477,7 +680,14 @@ async fn response(
                         status: head.status,
                     });
                 }
-                Ok(0) | Err(_) => return None,
+                Ok(0) | Err(Failure::Closed) => {
+                    trace.end(Cause::ServerAbort, Stage::Data);
+                    return None;
+                }
+                Err(Failure::Timeout) => {
+                    trace.end(Cause::ServerTimeout, Stage::Data);
+                    return None;
+                }
                 Ok(_) => {}
             }
         }

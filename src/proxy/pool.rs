@@ -7,8 +7,10 @@
 use super::balance::{Balancer, RequestView, ServerId};
 use super::cookie::Persistence;
 use super::counters::Counters;
+use super::logging::Sink;
 use super::stats::CheckStats;
 use crate::check::{self, Health};
+use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{Proxy, ProxyKind};
 use crate::model::{Endpoint, HealthCheck, Host};
 use std::net::SocketAddr;
@@ -54,11 +56,13 @@ pub(super) struct Pool {
     server_idle: Option<Duration>,
     retries: u32,
     redispatch: bool,
+    /// The backend's log targets (server state changes).
+    log: Option<Sink>,
 }
 
 impl Pool {
     /// The servers of backend (or listen) `p` with a literal address.
-    pub(super) fn new(p: &Proxy) -> Pool {
+    pub(super) fn new(p: &Proxy, log: Option<Sink>) -> Pool {
         let members: Vec<Member> = p
             .servers
             .iter()
@@ -115,6 +119,7 @@ impl Pool {
             server_idle: p.timeouts.server.map(|d| d.to_std()),
             retries: p.retries,
             redispatch: p.options.redispatch.is_some(),
+            log,
         }
     }
 
@@ -179,8 +184,10 @@ impl Pool {
     /// server a second apart, the last one elsewhere with `option
     /// redispatch`; each within `timeout connect`.
     /// (The redispatched try asks the balancer without the request's keys.)
-    pub(super) async fn connect(&self, mut addr: SocketAddr) -> Option<TcpStream> {
+    pub(super) async fn connect(&self, mut addr: SocketAddr) -> Connect {
+        let mut timed_out = false;
         for attempt in 0..=self.retries {
+            let mut redispatched = false;
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 if self.redispatch && attempt == self.retries {
@@ -189,23 +196,37 @@ impl Pool {
                         b.release(id);
                         self.members.get(id.0)?.addr
                     });
+                    redispatched = other.is_some_and(|o| o != addr);
                     addr = other.unwrap_or(addr);
                 }
             }
             let connecting = TcpStream::connect(addr);
             let ok = match self.connect {
-                Some(t) => tokio::time::timeout(t, connecting)
-                    .await
-                    .ok()
-                    .and_then(Result::ok),
+                Some(t) => match tokio::time::timeout(t, connecting).await {
+                    Ok(r) => r.ok(),
+                    Err(_) => {
+                        timed_out = true;
+                        None
+                    }
+                },
                 None => connecting.await.ok(),
             };
             if let Some(s) = ok {
                 let _ = s.set_nodelay(true);
-                return Some(s);
+                return Connect {
+                    stream: Some(s),
+                    retries: attempt,
+                    redispatched,
+                    timed_out: false,
+                };
             }
         }
-        None
+        Connect {
+            stream: None,
+            retries: self.retries,
+            redispatched: false,
+            timed_out,
+        }
     }
 
     /// Starts the health check of every server that has one (on the
@@ -253,7 +274,8 @@ impl Pool {
         }
     }
 
-    /// haproxy's lines for a server changing state.
+    /// haproxy's lines for a server changing state: on stderr through
+    /// `say`, and to the backend's log targets.
     fn announce(&self, i: usize, up: bool, why: &str, say: &(dyn Fn(Level, String) + Send + Sync)) {
         let count = |backup: bool| {
             self.members
@@ -263,23 +285,40 @@ impl Pool {
         };
         let (active, backup) = (count(false), count(true));
         let who = format!("{}/{}", self.name, self.members[i].name);
+        let tell = |level: Level, severity: Severity, text: String| {
+            if let Some(log) = &self.log {
+                log.send(severity, &text);
+            }
+            say(level, text);
+        };
+        let tell_twice = |level: Level, severity: Severity, logged: String, told: String| {
+            if let Some(log) = &self.log {
+                log.send(severity, &logged);
+            }
+            say(level, told);
+        };
         if up {
-            say(
+            tell(
                 Level::Warning,
+                Severity::Notice,
                 format!(
                     "Server {who} is UP, {why}. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue."
                 ),
             );
         } else {
-            say(
+            tell(
                 Level::Warning,
+                Severity::Alert,
                 format!(
                     "Server {who} is DOWN, {why}. {active} active and {backup} backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue."
                 ),
             );
             if active + backup == 0 {
-                say(
+                // The log names the proxy without the quotes of stderr.
+                tell_twice(
                     Level::Alert,
+                    Severity::Emerg,
+                    format!("{} {} has no server available!", self.kind, self.name),
                     format!("{} '{}' has no server available!", self.kind, self.name),
                 );
             }
@@ -299,6 +338,18 @@ fn own<T: Default>(p: &Proxy, f: impl Fn(&Proxy) -> T) -> T {
     }
 }
 
+/// How connecting to a server went.
+pub(super) struct Connect {
+    /// The connection; None when every try failed.
+    pub stream: Option<TcpStream>,
+    /// Tries after the first (`%rc`).
+    pub retries: u32,
+    /// The last try went to another server (`option redispatch`).
+    pub redispatched: bool,
+    /// The last failure was `timeout connect` (else a refusal).
+    pub timed_out: bool,
+}
+
 /// A server picked for one exchange; dropping it gives the turn back.
 pub(super) struct Lease {
     pool: Arc<Pool>,
@@ -312,6 +363,11 @@ impl Lease {
     /// The server's counters.
     pub fn counters(&self) -> &Counters {
         &self.pool.members[self.id.0].counters
+    }
+
+    /// The server's name.
+    pub fn server_name(&self) -> &str {
+        &self.pool.members[self.id.0].name
     }
 }
 

@@ -17,8 +17,10 @@ use crate::model::haproxy::{Acl, HttpAction, HttpRule, NameMatch};
 pub enum Verdict {
     /// Go on to the backend (the head may have been changed).
     Forward,
-    /// Answer with these bytes instead.
-    Reply(Vec<u8>),
+    /// Answer with these bytes instead: `local` for a reply the
+    /// configuration asked for (redirect, return, auth: `L` in the log),
+    /// else a refusal (deny: `P`).
+    Reply { bytes: Vec<u8>, local: bool },
 }
 
 /// Whether a rule's condition holds.
@@ -41,11 +43,17 @@ pub fn on_request(
         match &rule.action {
             HttpAction::Allow => return Verdict::Forward,
             HttpAction::Deny { status, .. } => {
-                return Verdict::Reply(builtin(status.unwrap_or(403), None));
+                return Verdict::Reply {
+                    bytes: builtin(status.unwrap_or(403), None),
+                    local: false,
+                };
             }
             HttpAction::Auth { realm } => {
                 let realm = realm.as_deref().unwrap_or("HAProxy Statistics");
-                return Verdict::Reply(builtin(401, Some(realm)));
+                return Verdict::Reply {
+                    bytes: builtin(401, Some(realm)),
+                    local: true,
+                };
             }
             HttpAction::Redirect(r) if !r.to.contains("%[") => {
                 let target = match r.kind.as_str() {
@@ -75,7 +83,10 @@ pub fn on_request(
                     out.extend_from_slice(b"cache-control: no-cache\r\n");
                 }
                 out.extend_from_slice(b"\r\n");
-                return Verdict::Reply(out);
+                return Verdict::Reply {
+                    bytes: out,
+                    local: true,
+                };
             }
             HttpAction::Return(r) => {
                 let mut out =
@@ -95,7 +106,10 @@ pub fn on_request(
                 }
                 out.extend_from_slice(b"\r\n");
                 out.extend_from_slice(&body);
-                return Verdict::Reply(out);
+                return Verdict::Reply {
+                    bytes: out,
+                    local: true,
+                };
             }
             other => edit(head.headers_mut(), other),
         }

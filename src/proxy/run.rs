@@ -8,13 +8,17 @@
 //! default is one per CPU, as haproxy) on tokio's multi-thread scheduler.
 
 use super::balance::RequestView;
-use super::counters::Counters;
+use super::counters::{Counters, Session};
 use super::http::{self, HttpService};
 use super::http1::{Limits, ServerConn};
 use super::listener::{self, Listener};
+use super::log::{Cause, Stage};
+use super::logging::Sink;
 use super::pool::{Level, Pool};
 use super::statspage::{Entry, Registry, StatsPage};
+use super::trace::{Active, FrontLog, Trace};
 use crate::model::haproxy::{HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,8 +38,18 @@ pub enum RunError {
 /// What a listener serves.
 #[derive(Clone)]
 enum Service {
-    Tcp(Arc<Pool>, Option<Duration>),
+    Tcp(Arc<TcpService>),
     Http(Arc<HttpService>),
+}
+
+/// A `mode tcp` frontend.
+struct TcpService {
+    frontend: String,
+    pool: Arc<Pool>,
+    /// `timeout client`.
+    client_idle: Option<Duration>,
+    counters: Arc<Counters>,
+    log: Option<FrontLog>,
 }
 
 /// A `mode http` frontend's settings (the frontend's, else its backend's).
@@ -66,6 +80,8 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
         http_response: Vec::new(),
         counters: Arc::default(),
         stats: None,
+        frontend: front.name.clone(),
+        log: None,
     }
 }
 
@@ -92,7 +108,7 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
         let mut pool_of = |px: &Proxy| match pools.iter().find(|(n, _)| *n == px.name) {
             Some((_, p)) => Arc::clone(p),
             None => {
-                let p = Arc::new(Pool::new(px));
+                let p = Arc::new(Pool::new(px, Sink::for_proxy(cfg, px)));
                 pools.push((px.name.clone(), Arc::clone(&p)));
                 p
             }
@@ -118,9 +134,20 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
                 svc.acls = p.acls.clone();
                 svc.http_request = p.http_request.clone();
                 svc.http_response = p.http_response.clone();
+                svc.log = FrontLog::for_proxy(cfg, p).map(Arc::new);
                 Service::Http(Arc::new(svc))
             }
-            _ => Service::Tcp(pool, client_idle),
+            _ => {
+                let counters: Arc<Counters> = Arc::default();
+                fronts.push((p.name.clone(), Arc::clone(&counters)));
+                Service::Tcp(Arc::new(TcpService {
+                    frontend: p.name.clone(),
+                    pool,
+                    client_idle,
+                    counters,
+                    log: FrontLog::for_proxy(cfg, p),
+                }))
+            }
         };
         for b in &p.binds {
             for a in &b.addresses {
@@ -150,7 +177,7 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
                 _ => Some(match pools.iter().find(|(n, _)| *n == p.name) {
                     Some((_, pool)) => Arc::clone(pool),
                     None => {
-                        let pool = Arc::new(Pool::new(p));
+                        let pool = Arc::new(Pool::new(p, Sink::for_proxy(cfg, p)));
                         pools.push((p.name.clone(), Arc::clone(&pool)));
                         pool
                     }
@@ -194,8 +221,8 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
             tokio::spawn(async move {
                 while let Ok((client, peer)) = tl.accept().await {
                     match &service {
-                        Service::Tcp(pool, idle) => {
-                            tokio::spawn(relay(client, Arc::clone(pool), *idle));
+                        Service::Tcp(svc) => {
+                            tokio::spawn(relay(client, peer, Arc::clone(svc)));
                         }
                         Service::Http(svc) => {
                             tokio::spawn(http::session(client, peer, Arc::clone(svc)));
@@ -216,22 +243,86 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
 
 /// One client connection: connect to a server (`Pool::connect`), then copy
 /// both ways; when all tries fail the client is closed.
-async fn relay(client: TcpStream, pool: Arc<Pool>, client_idle: Option<Duration>) {
-    let src = client.peer_addr().ok().map(|a| a.ip());
+async fn relay(client: TcpStream, peer: SocketAddr, svc: Arc<TcpService>) {
+    let _active = Active::new();
+    let _session = Session::new(&svc.counters);
+    let mut trace = match &svc.log {
+        Some(log) => {
+            let t = Trace::start(&svc.frontend, false, peer, client.local_addr().ok());
+            log.accepted(&t);
+            t
+        }
+        None => Trace::off(),
+    };
+    relay_traced(client, &svc, &mut trace).await;
+    if let Some(log) = &svc.log {
+        trace.connections(svc.counters.current(), svc.pool.counters.current(), 0);
+        log.done(trace);
+    }
+}
+
+async fn relay_traced(client: TcpStream, svc: &TcpService, trace: &mut Trace) {
+    let pool = &svc.pool;
     let lease = pool.pick(&RequestView {
-        src,
+        src: Some(trace_peer(&client)),
         ..RequestView::default()
     });
-    let Some(lease) = lease else { return };
-    let Some(server) = pool.connect(lease.addr).await else {
+    let Some(lease) = lease else {
+        trace.end(Cause::ServerAbort, Stage::Connect);
         return;
     };
+    trace.assigned(&pool.name, lease.server_name(), lease.addr);
+    let c = pool.connect(lease.addr).await;
+    trace.entry.counters.retries = u64::from(c.retries);
+    trace.entry.counters.redispatched = c.redispatched;
+    let Some(server) = c.stream else {
+        let cause = if c.timed_out {
+            Cause::ServerTimeout
+        } else {
+            Cause::ServerAbort
+        };
+        trace.end(cause, Stage::Connect);
+        return;
+    };
+    trace.connected();
     let _ = client.set_nodelay(true);
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();
-    let up = copy_idle(cr, sw, client_idle);
+    let up = copy_idle(cr, sw, svc.client_idle);
     let down = copy_idle(sr, cw, pool.server_timeout());
-    let _ = tokio::join!(up, down);
+    let (up, down) = tokio::join!(up, down);
+    trace.entry.bytes_in = up.bytes;
+    trace.entry.bytes_out = down.bytes;
+    // The first side that timed out or failed names the end.
+    match (up.end, down.end) {
+        (CopyEnd::Idle, _) => trace.end(Cause::ClientTimeout, Stage::Data),
+        (_, CopyEnd::Idle) => trace.end(Cause::ServerTimeout, Stage::Data),
+        (CopyEnd::Error, _) => trace.end(Cause::ClientAbort, Stage::Data),
+        (_, CopyEnd::Error) => trace.end(Cause::ServerAbort, Stage::Data),
+        _ => {}
+    }
+    drop(lease);
+}
+
+/// The client's address (for `balance source`).
+fn trace_peer(client: &TcpStream) -> std::net::IpAddr {
+    client
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip())
+}
+
+/// How one direction of a relay ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CopyEnd {
+    Eof,
+    Idle,
+    Error,
+}
+
+/// What one direction carried.
+struct Copied {
+    bytes: u64,
+    end: CopyEnd,
 }
 
 /// Copies until EOF (then half-closes) or until nothing arrives for `idle`.
@@ -239,20 +330,37 @@ async fn copy_idle(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
     idle: Option<Duration>,
-) -> std::io::Result<()> {
+) -> Copied {
     let mut buf = vec![0u8; 16384];
+    let mut bytes = 0;
     loop {
         let read = from.read(&mut buf);
         let n = match idle {
             Some(t) => match tokio::time::timeout(t, read).await {
-                Ok(r) => r?,
-                Err(_) => return Ok(()),
+                Ok(r) => r,
+                Err(_) => {
+                    return Copied {
+                        bytes,
+                        end: CopyEnd::Idle,
+                    };
+                }
             },
-            None => read.await?,
+            None => read.await,
         };
-        if n == 0 {
-            return to.shutdown().await;
-        }
-        to.write_all(&buf[..n]).await?;
+        let end = match n {
+            Ok(0) => {
+                let _ = to.shutdown().await;
+                CopyEnd::Eof
+            }
+            Ok(n) => match to.write_all(&buf[..n]).await {
+                Ok(()) => {
+                    bytes += n as u64;
+                    continue;
+                }
+                Err(_) => CopyEnd::Error,
+            },
+            Err(_) => CopyEnd::Error,
+        };
+        return Copied { bytes, end };
     }
 }

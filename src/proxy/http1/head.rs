@@ -44,16 +44,24 @@ impl Version {
 
     /// The version haproxy writes on the other side: `HTTP/1.1` from 1.1 on, else as received.
     pub fn forwarded(self) -> [u8; 8] {
-        let v = if self.is_11() { Version::HTTP_11 } else { self };
+        if self.is_11() {
+            Version::HTTP_11.text()
+        } else {
+            self.text()
+        }
+    }
+
+    /// `HTTP/<major>.<minor>` as received.
+    pub fn text(self) -> [u8; 8] {
         [
             b'H',
             b'T',
             b'T',
             b'P',
             b'/',
-            b'0' + v.major,
+            b'0' + self.major,
             b'.',
-            b'0' + v.minor,
+            b'0' + self.minor,
         ]
     }
 }

@@ -65,6 +65,36 @@ pub fn default_format(entry: &Entry) -> String {
     )
 }
 
+/// A message head's size as haproxy counts it for `%B` and `%U`: its
+/// internal (HTX) form, not the bytes on the wire — 20 bytes of start-line
+/// header plus the three parts of the start line, each field's name and
+/// value (`connection` fields are consumed by the HTTP/1 layer and not
+/// counted), and one for the end of the head. `raw` is the head as
+/// received, up to and including the empty line. Bodies count their
+/// payload only.
+pub fn htx_size(raw: &[u8]) -> u64 {
+    let mut lines = raw
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let Some(start) = lines.next() else { return 0 };
+    let parts: u64 = start
+        .splitn(3, |&b| b == b' ')
+        .map(|p| p.len() as u64)
+        .sum();
+    let mut size = 20 + parts + 1;
+    for line in lines.filter(|l| !l.is_empty()) {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = &line[..colon];
+        if name.eq_ignore_ascii_case(b"connection") {
+            continue;
+        }
+        size += (name.len() + line[colon + 1..].trim_ascii().len()) as u64;
+    }
+    size
+}
+
 /// The UDP/unix syslog datagram haproxy sends for a message in its default `local`
 /// format: RFC 3164 without host name, `<PRI>Mmm dd hh:mm:ss tag[pid]: message\n`
 /// (the trailing newline is part of the datagram). `secs` is the sending time.
@@ -434,6 +464,22 @@ impl Termination {
             stage: value_of(&STAGES, c[1])?,
             cookie,
         })
+    }
+}
+
+#[cfg(test)]
+mod htx_tests {
+    use super::htx_size;
+
+    #[test]
+    fn head_sizes_are_counted_as_haproxy_logs_them() {
+        // Observed on 2.6: a redirect logged as 86 bytes, a POST head as 59
+        // (+3 of body = %U 62).
+        let redirect = b"HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /else\r\ncache-control: no-cache\r\n\r\n";
+        assert_eq!(htx_size(redirect), 86);
+        let post =
+            b"POST /f?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\n";
+        assert_eq!(htx_size(post), 59);
     }
 }
 

@@ -1,0 +1,370 @@
+//! Traffic and event logs against haproxy 2.6 (needs root; each run in its
+//! own network namespace): one configuration with `log 127.0.0.1:PORT
+//! local2` and frontends in `option httplog`, `option httplog clf`, `option
+//! tcplog`, the default format, a `log-format`, `option dontlognull`,
+//! captures, a cookie, the stats page and a server that fails its check.
+//! The same client actions run through haproxy and through Pharos; the
+//! syslog datagrams must be the same once the times, pids and client ports
+//! are normalized (timers are kept to the second, so a 1 s retry or timeout
+//! still shows).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[path = "proxy_harness.rs"]
+mod harness;
+use harness::{http_backend, in_fresh_netns, start};
+
+const SYSLOG: u16 = 15514;
+const F1: u16 = 18300;
+const NOSRV: u16 = 18301;
+const TCP: u16 = 18302;
+const PLAIN: u16 = 18303;
+const FMT: u16 = 18304;
+const NUL: u16 = 18305;
+const STATS: u16 = 18306;
+const COOKIE: u16 = 18307;
+const CLF: u16 = 18308;
+
+fn config(s1: u16, slow: u16, dead: u16) -> String {
+    format!(
+        "global
+  log 127.0.0.1:{SYSLOG} local2
+defaults
+  mode http
+  log global
+  timeout connect 1s
+  timeout client 3s
+  timeout server 1s
+frontend f1
+  option httplog
+  bind 127.0.0.1:{F1}
+  capture request header Host len 20
+  capture response header X-Server len 10
+  http-request deny if {{ path_beg /deny }}
+  http-request redirect location /else if {{ path /redir }}
+  http-request auth realm R if {{ path /auth }}
+  use_backend slow if {{ path /slow }}
+  default_backend b1
+backend b1
+  server s1 127.0.0.1:{s1}
+backend slow
+  server sl 127.0.0.1:{slow}
+listen nosrv
+  option httplog
+  bind 127.0.0.1:{NOSRV}
+  retries 1
+  server dead 127.0.0.1:{dead}
+listen tcp
+  mode tcp
+  option tcplog
+  bind 127.0.0.1:{TCP}
+  server s1 127.0.0.1:{s1}
+listen plain
+  bind 127.0.0.1:{PLAIN}
+  server s1 127.0.0.1:{s1}
+listen fmt
+  log-format \"%ci %ft %b/%s %ST %B %HM %HU %HV %U %tsc %ts %{{+Q}}r %hr\"
+  bind 127.0.0.1:{FMT}
+  server s1 127.0.0.1:{s1}
+listen nul
+  option httplog
+  option dontlognull
+  bind 127.0.0.1:{NUL}
+  server s1 127.0.0.1:{s1}
+listen st
+  option httplog
+  bind 127.0.0.1:{STATS}
+  stats enable
+  stats uri /st
+listen ck
+  option httplog
+  bind 127.0.0.1:{COOKIE}
+  cookie SRV insert indirect nocache
+  server s1 127.0.0.1:{s1} cookie one
+  server chk 127.0.0.1:{dead} cookie two check inter 500 fall 1
+listen alldown
+  bind 127.0.0.1:18309
+  server x 127.0.0.1:{dead} check inter 500 fall 1
+listen clf
+  option httplog clf
+  bind 127.0.0.1:{CLF}
+  server s1 127.0.0.1:{s1}
+"
+    )
+}
+
+/// Collects syslog datagrams on 127.0.0.1:SYSLOG for `life`.
+fn receiver(life: Duration) -> Arc<Mutex<Vec<String>>> {
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sock = UdpSocket::bind(("127.0.0.1", SYSLOG)).expect("syslog socket");
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let g = Arc::clone(&got);
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let mut buf = [0u8; 4096];
+        while t0.elapsed() < life {
+            if let Ok(n) = sock.recv(&mut buf) {
+                let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+                g.lock().expect("log").push(line);
+            }
+        }
+    });
+    got
+}
+
+/// Waits until `got` holds `n` lines (3 s at most).
+fn wait_lines(got: &Arc<Mutex<Vec<String>>>, n: usize) {
+    let t0 = Instant::now();
+    while got.lock().expect("log").len() < n && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends `bytes` on a new connection to `port`, reads until the proxy
+/// closes or 400 ms of silence, then closes.
+fn send(port: u16, bytes: &[u8]) -> Vec<u8> {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_millis(400)))
+        .expect("timeout");
+    if !bytes.is_empty() {
+        c.write_all(bytes).expect("send");
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while let Ok(n) = c.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+fn get(port: u16, path: &str, extra: &str) -> Vec<u8> {
+    send(
+        port,
+        format!("GET {path} HTTP/1.1\r\nHost: h\r\n{extra}Connection: close\r\n\r\n").as_bytes(),
+    )
+}
+
+/// A client action and how many log lines it makes.
+type Action = (usize, Box<dyn Fn()>);
+
+/// The client actions, in order.
+fn actions() -> Vec<Action> {
+    vec![
+        (1, Box::new(|| drop(get(F1, "/ok", "")))),
+        (1, Box::new(|| drop(get(F1, "/deny", "")))),
+        (1, Box::new(|| drop(get(F1, "/redir", "")))),
+        (1, Box::new(|| drop(get(F1, "/auth", "")))),
+        (1, Box::new(|| drop(get(F1, "/slow", "")))),
+        (
+            1,
+            Box::new(|| drop(send(F1, b"GET /bad path HTTP/1.1\r\nHost: h\r\n\r\n"))),
+        ),
+        (1, Box::new(|| drop(send(F1, b"")))),
+        (
+            1,
+            Box::new(|| {
+                let mut c = TcpStream::connect(("127.0.0.1", F1)).expect("connect");
+                c.write_all(b"GET /partial HTTP/1.1\r\n").expect("send");
+                std::thread::sleep(Duration::from_millis(200));
+            }),
+        ),
+        (
+            2,
+            Box::new(|| {
+                drop(send(
+                    F1,
+                    b"GET /ka1 HTTP/1.1\r\nHost: example\r\n\r\nGET /ka2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+                ))
+            }),
+        ),
+        (1, Box::new(|| drop(get(NOSRV, "/x", "")))),
+        (1, Box::new(|| drop(send(TCP, b"GET /t HTTP/1.0\r\n\r\n")))),
+        (1, Box::new(|| drop(get(PLAIN, "/p", "")))),
+        (
+            1,
+            Box::new(|| {
+                drop(send(
+                    FMT,
+                    b"POST /f?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+                ))
+            }),
+        ),
+        (0, Box::new(|| drop(send(NUL, b"")))),
+        (1, Box::new(|| drop(get(NUL, "/n", "")))),
+        (1, Box::new(|| drop(get(STATS, "/st", "")))),
+        (1, Box::new(|| drop(get(COOKIE, "/c1", "")))),
+        (
+            1,
+            Box::new(|| drop(get(COOKIE, "/c2", "Cookie: SRV=one\r\n"))),
+        ),
+        (
+            1,
+            Box::new(|| drop(get(COOKIE, "/c3", "Cookie: SRV=two\r\n"))),
+        ),
+        (1, Box::new(|| drop(get(CLF, "/clf", "")))),
+    ]
+}
+
+fn run(program: &'static [&'static str], tag: &str) -> Vec<String> {
+    in_fresh_netns(tag, move |dir| {
+        let got = receiver(Duration::from_secs(25));
+        let s1 = http_backend("s1", 0, Arc::default(), Arc::new(AtomicBool::new(false)));
+        // Accepts and never answers (the 504).
+        let slow = TcpListener::bind("127.0.0.1:0").expect("slow");
+        let slow_port = slow.local_addr().expect("addr").port();
+        let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let h = Arc::clone(&held);
+        slow.set_nonblocking(true).expect("nonblocking");
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            while t0.elapsed() < Duration::from_secs(25) {
+                match slow.accept() {
+                    Ok((c, _)) => h.lock().expect("held").push(c),
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        // A port nobody listens on (connection refused).
+        let dead = TcpListener::bind("127.0.0.1:0")
+            .expect("dead")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let conf = dir.join("h.cfg");
+        std::fs::write(&conf, config(s1, slow_port, dead)).expect("cfg");
+        let mut proxy = start(program, &conf, CLF);
+        // The failed checks' lines come first (in either order).
+        wait_lines(&got, 3);
+        let startup = got.lock().expect("log").len();
+        let mut expected = startup;
+        for (lines, act) in actions() {
+            act();
+            expected += lines;
+            if lines == 0 {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            wait_lines(&got, expected);
+        }
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        let lines = got.lock().expect("log").clone();
+        let mut lines: Vec<String> = lines.iter().map(|l| normalize(l)).collect();
+        let n = startup.min(lines.len());
+        lines[..n].sort();
+        lines
+    })
+}
+
+/// Hides what differs between two runs: the syslog date and pid, client
+/// ports, request dates, the stats page's size, check durations; timers are
+/// rounded to the second (-1 kept).
+fn normalize(line: &str) -> String {
+    let line = line.trim_end_matches('\n');
+    // `<150>Nov 24 22:17:58 haproxy[10534]: msg`
+    let (pri, rest) = line.split_once('>').unwrap_or(("", line));
+    let msg = rest.split_once("]: ").map_or(rest, |(_, m)| m);
+    let tag = rest
+        .get(16..)
+        .and_then(|t| t.split('[').next())
+        .unwrap_or("?");
+    if msg.contains(" \"clf\" ") {
+        return format!("{pri}> {tag}: {}", normalize_clf(msg));
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut timers_done = false;
+    let stats = msg.contains("<STATS>");
+    let mut after_status = false;
+    for (i, tok) in msg.split(' ').enumerate() {
+        let t = if tok.starts_with('[') && tok.ends_with(']') && tok.contains('/') {
+            "[DATE]".to_string()
+        } else if (i == 0 || out.last().is_some_and(|p| p == "from"))
+            && tok.starts_with("127.0.0.1:")
+        {
+            "127.0.0.1:PORT".to_string()
+        } else if tok.ends_with("ms.") && tok.trim_end_matches("ms.").parse::<u64>().is_ok() {
+            "Nms.".to_string()
+        } else if !timers_done && is_timers(tok) {
+            timers_done = true;
+            after_status = true;
+            tok.split('/')
+                .map(|v| match v.parse::<i64>() {
+                    Ok(-1) => "-1".to_string(),
+                    Ok(n) => format!("{}s", (n + 500) / 1000),
+                    Err(_) => v.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        } else if after_status && stats && tok.parse::<u64>().is_ok() && out.len() >= 2 {
+            // The page's size: ours is not haproxy's HTML byte for byte.
+            if out
+                .last()
+                .is_some_and(|p| p.len() == 3 && p.parse::<u16>().is_ok())
+            {
+                after_status = false;
+                "BYTES".to_string()
+            } else {
+                tok.to_string()
+            }
+        } else {
+            tok.to_string()
+        };
+        out.push(t);
+    }
+    format!("{pri}> {tag}: {}", out.join(" "))
+}
+
+/// `option httplog clf`: the date, client port, milliseconds and timers
+/// are in fixed places.
+fn normalize_clf(msg: &str) -> String {
+    msg.split(' ')
+        .enumerate()
+        .map(|(i, t)| match i {
+            3 => "[DATE".to_string(),
+            12 => "PORT".to_string(),
+            13 => "MS".to_string(),
+            17..=21 => t.parse::<i64>().map_or(t.to_string(), |n| {
+                if n < 0 {
+                    "-1".into()
+                } else {
+                    format!("{}s", (n + 500) / 1000)
+                }
+            }),
+            _ => t.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_timers(tok: &str) -> bool {
+    let parts: Vec<&str> = tok.split('/').collect();
+    (parts.len() == 3 || parts.len() == 5) && parts.iter().all(|p| p.parse::<i64>().is_ok())
+}
+
+#[test]
+fn traffic_and_event_logs_match_haproxy_needs_root() {
+    let theirs = run(&["haproxy", "-db"], "lha");
+    let ours = run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "lph");
+    assert!(theirs.len() > 20, "haproxy logs every action: {theirs:#?}");
+    assert!(
+        theirs
+            .iter()
+            .any(|l| l.contains(" 504 ") && l.contains("sH--")),
+        "the 504 line: {theirs:#?}"
+    );
+    for (i, (a, b)) in theirs.iter().zip(&ours).enumerate() {
+        assert_eq!(b, a, "line {i}\nhaproxy: {theirs:#?}\npharos: {ours:#?}");
+    }
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "haproxy: {theirs:#?}\npharos: {ours:#?}"
+    );
+}

@@ -1,0 +1,264 @@
+//! What happened to one stream — an HTTP request, or a TCP connection — as
+//! the traffic log needs it: a [`Trace`] takes the timers, sizes, server and
+//! termination state as the runtime goes, and a frontend's [`FrontLog`]
+//! renders it in the chosen format (`proxy::log`) and sends it to the
+//! frontend's targets (`proxy::logging`).
+
+use super::http1::{HeaderList, RequestHead};
+use super::log::{self, Cause, Entry, LogFormat, Stage};
+use super::logging::Sink;
+use crate::daemon::syslog::Severity;
+use crate::model::haproxy::{CaptureKind, HaproxyConfig, LogOption, Proxy};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Connections open in the process (`%ac`).
+static ACTCONN: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a client connection in `%ac` for as long as it lives.
+pub(super) struct Active;
+
+impl Active {
+    pub fn new() -> Active {
+        ACTCONN.fetch_add(1, Ordering::Relaxed);
+        Active
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        ACTCONN.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The line format a frontend logs in.
+enum LineFormat {
+    /// No option: `Connect from …` at accept time.
+    Connect,
+    Http,
+    HttpClf,
+    Tcp,
+    Custom(LogFormat),
+}
+
+/// A frontend's traffic logging: where, in which format, what to capture.
+pub(super) struct FrontLog {
+    sink: Sink,
+    format: LineFormat,
+    /// `option dontlognull`: no line for a connection that sent nothing.
+    pub dontlognull: bool,
+    /// `capture request header NAME len N`, `capture response header …`.
+    request_captures: Vec<(String, usize)>,
+    response_captures: Vec<(String, usize)>,
+}
+
+impl FrontLog {
+    /// The logging of frontend `p`; None when it logs nowhere.
+    pub fn for_proxy(cfg: &HaproxyConfig, p: &Proxy) -> Option<FrontLog> {
+        let sink = Sink::for_proxy(cfg, p)?;
+        let format = match (&p.log_format, p.options.log) {
+            (Some(f), _) => LogFormat::parse(f).map_or(LineFormat::Connect, LineFormat::Custom),
+            (None, Some(LogOption::HttpLog | LogOption::HttpsLog)) => LineFormat::Http,
+            (None, Some(LogOption::HttpLogClf)) => LineFormat::HttpClf,
+            (None, Some(LogOption::TcpLog)) => LineFormat::Tcp,
+            (None, None) => LineFormat::Connect,
+        };
+        let captures = |kind: CaptureKind| {
+            p.captures
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(|c| (c.name.to_ascii_lowercase(), c.len as usize))
+                .collect()
+        };
+        Some(FrontLog {
+            sink,
+            format,
+            dontlognull: p.options.dontlognull,
+            request_captures: captures(CaptureKind::RequestHeader),
+            response_captures: captures(CaptureKind::ResponseHeader),
+        })
+    }
+
+    /// Whether lines are written at accept time (`Connect from …`) rather
+    /// than at the end of each stream.
+    pub fn at_accept(&self) -> bool {
+        matches!(self.format, LineFormat::Connect)
+    }
+
+    /// The `Connect from` line, at accept time.
+    pub fn accepted(&self, trace: &Trace) {
+        if self.at_accept() {
+            self.sink
+                .send(Severity::Info, &log::default_format(&trace.entry));
+        }
+    }
+
+    /// Keeps the request line and the configured request headers.
+    pub fn request(&self, trace: &mut Trace, head: &RequestHead) {
+        let mut line = head.method().to_vec();
+        line.push(b' ');
+        line.extend_from_slice(head.uri());
+        line.push(b' ');
+        line.extend_from_slice(&head.version.text());
+        trace.entry.request_line = Some(line);
+        if !self.request_captures.is_empty() {
+            trace.entry.request_captures = Some(capture(head.headers(), &self.request_captures));
+        }
+        // Response slots show as `{}` once a request was parsed.
+        if !self.response_captures.is_empty() {
+            trace.entry.response_captures = Some(vec![None; self.response_captures.len()]);
+        }
+    }
+
+    /// Keeps the configured response headers.
+    pub fn response(&self, trace: &mut Trace, headers: &HeaderList) {
+        if !self.response_captures.is_empty() {
+            trace.entry.response_captures = Some(capture(headers, &self.response_captures));
+        }
+    }
+
+    /// The end of a stream: its line, unless the format logs at accept.
+    pub fn done(&self, mut trace: Trace) {
+        let line = match &self.format {
+            LineFormat::Connect => return,
+            LineFormat::Http => log::httplog(&trace.finish()),
+            LineFormat::HttpClf => log::httplog_clf(&trace.finish()),
+            LineFormat::Tcp => log::tcplog(&trace.finish()),
+            LineFormat::Custom(f) => f.render(&trace.finish()),
+        };
+        self.sink.send(Severity::Info, &line);
+    }
+}
+
+/// The last value of each captured header, cut to its length.
+fn capture(headers: &HeaderList, wanted: &[(String, usize)]) -> Vec<Option<Vec<u8>>> {
+    wanted
+        .iter()
+        .map(|(name, len)| {
+            headers
+                .all(name)
+                .last()
+                .map(|v| v[..v.len().min(*len)].to_vec())
+        })
+        .collect()
+}
+
+/// One stream's facts, gathered as it goes.
+pub(super) struct Trace {
+    /// False when nobody logs: the timers are not read.
+    on: bool,
+    origin: Instant,
+    pub entry: Entry,
+}
+
+impl Trace {
+    /// A stream starting now on a connection from `client` to `local`.
+    pub fn start(
+        frontend: &str,
+        http: bool,
+        client: SocketAddr,
+        local: Option<SocketAddr>,
+    ) -> Trace {
+        let accept_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+        Trace {
+            on: true,
+            origin: Instant::now(),
+            entry: Entry {
+                client: Some(client),
+                frontend_addr: local,
+                accept_ms,
+                frontend: frontend.to_string(),
+                http,
+                backend: frontend.to_string(),
+                pid: std::process::id(),
+                ..Entry::default()
+            },
+        }
+    }
+
+    /// A trace for a frontend that does not log.
+    pub fn off() -> Trace {
+        Trace {
+            on: false,
+            origin: Instant::now(),
+            entry: Entry::default(),
+        }
+    }
+
+    fn ms(&self) -> u64 {
+        if !self.on {
+            return 0;
+        }
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The first byte of the request arrived (ends the idle time).
+    pub fn first_byte(&mut self) {
+        if self.entry.timers.idle.is_none() {
+            self.entry.timers.idle = Some(self.ms());
+        }
+    }
+
+    /// The request's head is complete.
+    pub fn request_done(&mut self) {
+        self.entry.timers.request = Some(self.ms());
+    }
+
+    /// The queue was left.
+    pub fn queued(&mut self) {
+        self.entry.timers.queue = Some(self.ms());
+    }
+
+    /// A server was assigned (the queue was left).
+    pub fn assigned(&mut self, backend: &str, server: &str, addr: SocketAddr) {
+        self.queued();
+        if self.on {
+            self.entry.backend = backend.to_string();
+            self.entry.server = Some(server.to_string());
+            self.entry.server_addr = Some(addr);
+        }
+    }
+
+    /// Chose a backend, whatever comes next.
+    pub fn backend(&mut self, backend: &str) {
+        if self.on {
+            self.entry.backend = backend.to_string();
+        }
+    }
+
+    /// Connected to the server.
+    pub fn connected(&mut self) {
+        self.entry.timers.connect = Some(self.ms());
+    }
+
+    /// The response head arrived.
+    pub fn response_head(&mut self) {
+        self.entry.timers.data = Some(self.ms());
+    }
+
+    /// How the stream ended.
+    pub fn end(&mut self, cause: Cause, stage: Stage) {
+        self.entry.termination.cause = cause;
+        self.entry.termination.stage = stage;
+    }
+
+    /// The closing time and the process-wide counters, for the line.
+    fn finish(&mut self) -> Entry {
+        self.entry.timers.close = self.ms();
+        self.entry.counters.actconn = ACTCONN.load(Ordering::Relaxed);
+        std::mem::take(&mut self.entry)
+    }
+}
+
+/// Counters a line shows besides `%ac`.
+impl Trace {
+    /// `%fc`, `%bc`, `%sc` read at the end.
+    pub fn connections(&mut self, fe: u64, be: u64, srv: u64) {
+        self.entry.counters.feconn = fe;
+        self.entry.counters.beconn = be;
+        self.entry.counters.srv_conn = srv;
+    }
+}
