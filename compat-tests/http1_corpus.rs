@@ -118,7 +118,7 @@ fn forward_response(head: &RequestHead, out: &mut Vec<u8>) {
     else {
         panic!("the recorder's response is valid");
     };
-    resp.encode_for_client(head, out);
+    resp.encode_for_client(head, false, out);
     if !head.is_head() {
         out.extend_from_slice(&BACKEND_RESPONSE[len..]);
     }
@@ -294,7 +294,7 @@ fn forward_server_response(request: &RequestHead, server: &[u8]) -> Vec<u8> {
             }
             Ok(Parse::Partial) | Err(_) => return bad_gateway(),
         };
-        head.encode_for_client(request, &mut out);
+        head.encode_for_client(request, false, &mut out);
         if head.status < 200 {
             continue;
         }

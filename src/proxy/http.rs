@@ -23,6 +23,7 @@ use super::pool::Pool;
 use super::rules::{self, Verdict};
 use super::statspage::StatsPage;
 use super::trace::{Active, FrontLog, Trace};
+use super::tunnel;
 use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -52,7 +53,11 @@ pub(super) struct HttpService {
     /// `timeout http-keep-alive` (else the request timeout) between requests.
     pub keep_alive_timeout: Option<Duration>,
     pub client_timeout: Option<Duration>,
+    /// `timeout tunnel`: both sides' idle limit once upgraded.
+    pub tunnel_timeout: Option<Duration>,
     pub server_mode: ServerConn,
+    /// `option httpclose`: the client connection closes after each response.
+    pub client_close: bool,
     /// The frontend's name (logs).
     pub frontend: String,
     /// Traffic logging, when the frontend logs.
@@ -115,6 +120,8 @@ struct Conn {
     buf: Vec<u8>,
     /// Idle server connections kept for the next request (`http-reuse safe`).
     idle: HashMap<SocketAddr, TcpStream>,
+    /// Server bytes read ahead of `response` (after a 100-continue wait).
+    pending_response: Vec<u8>,
 }
 
 /// What follows an exchange.
@@ -141,6 +148,7 @@ pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpSe
         local,
         buf: Vec::new(),
         idle: HashMap::new(),
+        pending_response: Vec::new(),
     };
     let new_trace = |conn: &Conn| match log {
         Some(_) => Trace::start(&svc.frontend, true, conn.peer, conn.local),
@@ -389,15 +397,19 @@ async fn to_server(
         trace.entry.bytes_out = reply(&mut conn.client, 502).await;
         return Next::Close;
     }
-    match relay_body(
-        &mut conn.client,
-        &mut server,
-        &mut conn.buf,
-        head.framing().body,
-        svc,
-    )
-    .await
-    {
+    // `Expect: 100-continue`: the client sends the body once the server's
+    // 100 came through; a final answer instead means no body will follow.
+    let mut sbuf = Vec::new();
+    let mut body = head.framing().body;
+    if head.framing().expect_continue && body != BodyLength::Empty {
+        match interim(conn, &mut server, svc, pool.server_timeout(), &head).await {
+            Some(true) => {}
+            Some(false) => body = BodyLength::Empty,
+            None => return Next::Close,
+        }
+        std::mem::swap(&mut sbuf, &mut conn.pending_response);
+    }
+    match relay_body(&mut conn.client, &mut server, &mut conn.buf, body, svc).await {
         Ok(n) => trace.entry.bytes_in += n,
         Err(()) => {
             trace.entry.status = 400;
@@ -422,6 +434,7 @@ async fn to_server(
     let Some(keep) = response(
         &mut conn.client,
         &mut server,
+        sbuf,
         &head,
         svc,
         server_timeout,
@@ -432,6 +445,23 @@ async fn to_server(
     else {
         return Next::Close;
     };
+    if keep.tunnel {
+        // Upgraded (101): bytes both ways until both sides are done.
+        let idle = svc.tunnel_timeout;
+        let (up, down) = tunnel::relay(
+            &mut conn.client,
+            &mut server,
+            idle.or(svc.client_timeout),
+            idle.or(server_timeout),
+        )
+        .await;
+        trace.entry.bytes_in += up.bytes;
+        trace.entry.bytes_out += down.bytes;
+        if let Some((cause, stage)) = tunnel::ending(&up, &down) {
+            trace.end(cause, stage);
+        }
+        return Next::Close;
+    }
     for c in [&*svc.counters, &pool.counters, lease.counters()] {
         c.response(keep.status);
     }
@@ -444,6 +474,47 @@ async fn to_server(
         return Next::Close;
     }
     Next::Continue
+}
+
+/// Waits for the server's first answer to an `Expect: 100-continue`
+/// request: a 100 is passed to the client (Some(true): send the body);
+/// a final answer is left in `conn.pending_response` (Some(false)); None
+/// when the exchange failed (answered and logged).
+async fn interim(
+    conn: &mut Conn,
+    server: &mut TcpStream,
+    svc: &HttpService,
+    timeout: Option<Duration>,
+    request: &RequestHead,
+) -> Option<bool> {
+    let mut sbuf = Vec::new();
+    loop {
+        match ResponseHead::parse(&sbuf, &svc.limits, request.is_head()) {
+            Ok(Parse::Complete { head, len }) => {
+                if head.status != 100 {
+                    conn.pending_response = sbuf;
+                    return Some(false);
+                }
+                let mut out = Vec::new();
+                head.encode_for_client(request, false, &mut out);
+                sbuf.drain(..len);
+                conn.pending_response = sbuf;
+                return conn.client.write_all(&out).await.is_ok().then_some(true);
+            }
+            // Anything else is for `response` to report.
+            Ok(Parse::Partial) => match fill(server, &mut sbuf, timeout).await {
+                Ok(n) if n > 0 => {}
+                _ => {
+                    conn.pending_response = sbuf;
+                    return Some(false);
+                }
+            },
+            Err(_) => {
+                conn.pending_response = sbuf;
+                return Some(false);
+            }
+        }
+    }
 }
 
 /// A reply of ours as the client's connection mode wants it: haproxy adds
@@ -560,21 +631,24 @@ struct ResponseEdits<'a> {
 struct Keep {
     client: bool,
     server: bool,
+    /// Upgraded: the connection is a tunnel now.
+    tunnel: bool,
     /// The final response's status.
     status: u16,
 }
 
 /// Reads the response (1xx interim ones passed on first) and relays it.
+#[allow(clippy::too_many_arguments)]
 async fn response(
     client: &mut TcpStream,
     server: &mut TcpStream,
+    mut sbuf: Vec<u8>,
     request: &RequestHead,
     svc: &HttpService,
     server_timeout: Option<Duration>,
     edits: &ResponseEdits<'_>,
     trace: &mut Trace,
 ) -> Option<Keep> {
-    let mut sbuf: Vec<u8> = Vec::new();
     // A failure before the response's head: haproxy's page, and why.
     async fn fail(client: &mut TcpStream, trace: &mut Trace, status: u16, cause: Cause) {
         trace.entry.status = status;
@@ -628,7 +702,24 @@ async fn response(
         }
         // The head goes out with the first body bytes, in one write.
         let mut pending = Vec::with_capacity(1024 + sbuf.len());
-        head.encode_for_client(request, &mut pending);
+        head.encode_for_client(request, svc.client_close, &mut pending);
+        if head.status == 101 && request.framing().conn_upgrade {
+            // Switching protocols: what the server sent after its head
+            // belongs to the tunnel.
+            trace.response_head();
+            trace.entry.status = 101;
+            pending.extend_from_slice(&sbuf);
+            if client.write_all(&pending).await.is_err() {
+                trace.end(Cause::ClientAbort, Stage::Headers);
+                return None;
+            }
+            return Some(Keep {
+                client: false,
+                server: false,
+                tunnel: true,
+                status: 101,
+            });
+        }
         if head.status < 200 {
             if client.write_all(&pending).await.is_err() {
                 trace.end(Cause::ClientAbort, Stage::Headers);
@@ -660,7 +751,7 @@ async fn response(
             trace.entry.bytes_out += data;
             pending.clear();
             if done {
-                let client_keep = head.client_keep_alive(request);
+                let client_keep = head.client_keep_alive(request) && !svc.client_close;
                 let server_keep = svc.server_mode == ServerConn::KeepAlive
                     && !head.framing().force_close
                     && !head.framing().conn_close
@@ -668,6 +759,7 @@ async fn response(
                 return Some(Keep {
                     client: client_keep,
                     server: server_keep,
+                    tunnel: false,
                     status: head.status,
                 });
             }
@@ -677,6 +769,7 @@ async fn response(
                     return Some(Keep {
                         client: false,
                         server: false,
+                        tunnel: false,
                         status: head.status,
                     });
                 }

@@ -18,3 +18,4 @@ pub mod run;
 pub mod stats;
 mod statspage;
 mod trace;
+mod tunnel;

@@ -17,13 +17,13 @@ use super::logging::Sink;
 use super::pool::{Level, Pool};
 use super::statspage::{Entry, Registry, StatsPage};
 use super::trace::{Active, FrontLog, Trace};
+use super::tunnel;
 use crate::model::haproxy::{HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Why the runtime could not start.
@@ -73,7 +73,10 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
         request_timeout: t(|p| p.timeouts.http_request),
         keep_alive_timeout: t(|p| p.timeouts.http_keep_alive),
         client_timeout: front.timeouts.client.map(|d| d.to_std()),
+        tunnel_timeout: t(|p| p.timeouts.tunnel),
         server_mode,
+        client_close: mode(front) == HttpConnectionMode::Close
+            || mode(back) == HttpConnectionMode::Close,
         routes: Vec::new(),
         acls: Vec::new(),
         http_request: Vec::new(),
@@ -286,20 +289,19 @@ async fn relay_traced(client: TcpStream, svc: &TcpService, trace: &mut Trace) {
     };
     trace.connected();
     let _ = client.set_nodelay(true);
-    let (cr, cw) = client.into_split();
-    let (sr, sw) = server.into_split();
-    let up = copy_idle(cr, sw, svc.client_idle);
-    let down = copy_idle(sr, cw, pool.server_timeout());
-    let (up, down) = tokio::join!(up, down);
+    let mut client = client;
+    let mut server = server;
+    let (up, down) = tunnel::relay(
+        &mut client,
+        &mut server,
+        svc.client_idle,
+        pool.server_timeout(),
+    )
+    .await;
     trace.entry.bytes_in = up.bytes;
     trace.entry.bytes_out = down.bytes;
-    // The first side that timed out or failed names the end.
-    match (up.end, down.end) {
-        (CopyEnd::Idle, _) => trace.end(Cause::ClientTimeout, Stage::Data),
-        (_, CopyEnd::Idle) => trace.end(Cause::ServerTimeout, Stage::Data),
-        (CopyEnd::Error, _) => trace.end(Cause::ClientAbort, Stage::Data),
-        (_, CopyEnd::Error) => trace.end(Cause::ServerAbort, Stage::Data),
-        _ => {}
+    if let Some((cause, stage)) = tunnel::ending(&up, &down) {
+        trace.end(cause, stage);
     }
     drop(lease);
 }
@@ -309,58 +311,4 @@ fn trace_peer(client: &TcpStream) -> std::net::IpAddr {
     client
         .peer_addr()
         .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip())
-}
-
-/// How one direction of a relay ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CopyEnd {
-    Eof,
-    Idle,
-    Error,
-}
-
-/// What one direction carried.
-struct Copied {
-    bytes: u64,
-    end: CopyEnd,
-}
-
-/// Copies until EOF (then half-closes) or until nothing arrives for `idle`.
-async fn copy_idle(
-    mut from: impl AsyncRead + Unpin,
-    mut to: impl AsyncWrite + Unpin,
-    idle: Option<Duration>,
-) -> Copied {
-    let mut buf = vec![0u8; 16384];
-    let mut bytes = 0;
-    loop {
-        let read = from.read(&mut buf);
-        let n = match idle {
-            Some(t) => match tokio::time::timeout(t, read).await {
-                Ok(r) => r,
-                Err(_) => {
-                    return Copied {
-                        bytes,
-                        end: CopyEnd::Idle,
-                    };
-                }
-            },
-            None => read.await,
-        };
-        let end = match n {
-            Ok(0) => {
-                let _ = to.shutdown().await;
-                CopyEnd::Eof
-            }
-            Ok(n) => match to.write_all(&buf[..n]).await {
-                Ok(()) => {
-                    bytes += n as u64;
-                    continue;
-                }
-                Err(_) => CopyEnd::Error,
-            },
-            Err(_) => CopyEnd::Error,
-        };
-        return Copied { bytes, end };
-    }
 }

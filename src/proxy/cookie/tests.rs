@@ -90,7 +90,7 @@ fn replay(b: &Backend, e: &Value, now: SystemTime) -> (Vec<u8>, RequestCookie, V
     let status = resp.status;
     b.px.on_response(resp.headers_mut(), status, chosen, &found, now);
     let mut to_client = Vec::new();
-    resp.encode_for_client(&req, &mut to_client);
+    resp.encode_for_client(&req, false, &mut to_client);
     to_client.extend_from_slice(&answer[len..]);
     (to_server, found, to_client)
 }

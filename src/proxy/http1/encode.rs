@@ -42,13 +42,14 @@ impl RequestHead {
 
 impl ResponseHead {
     /// The response head as haproxy sends it to the client of `request`, the client
-    /// connection in keep-alive mode: `connection: close` when it will close,
+    /// connection in keep-alive mode (`close`: it closes after this one, `option
+    /// httpclose`): `connection: close` when it will close,
     /// `connection: keep-alive` when either side spoke HTTP/1.0 and it stays open.
-    pub fn encode_for_client(&self, request: &RequestHead, out: &mut Vec<u8>) {
+    pub fn encode_for_client(&self, request: &RequestHead, close: bool, out: &mut Vec<u8>) {
         self.encode_status_line(out);
         self.headers().write_lowercase_to(out);
         if self.status >= 200 {
-            if !self.client_keep_alive(request) {
+            if close || !self.client_keep_alive(request) {
                 write_field(out, b"connection", b"close", false);
             } else if !request.version.is_11() || !self.version.is_11() {
                 write_field(out, b"connection", b"keep-alive", false);

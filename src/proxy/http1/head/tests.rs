@@ -214,7 +214,7 @@ fn responses_to_the_client_say_how_the_connection_goes() {
             panic!("invalid response");
         };
         let mut out = Vec::new();
-        head.encode_for_client(&req, &mut out);
+        head.encode_for_client(&req, false, &mut out);
         String::from_utf8_lossy(&out).into_owned()
     };
     let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
