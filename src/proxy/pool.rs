@@ -174,9 +174,10 @@ impl Pool {
     /// Whether the balancer may pick server `index` now (UP, no admin
     /// state, weight above 0): what the backend's `act`/`bck` count.
     pub(super) fn balanced(&self, index: usize) -> bool {
-        self.members.get(index).is_some_and(|m| {
-            m.up.load(Ordering::Relaxed) && m.admin.load(Ordering::Relaxed) == 0
-        }) && self.weights(index).is_some_and(|(w, _)| w > 0)
+        self.members
+            .get(index)
+            .is_some_and(|m| m.up.load(Ordering::Relaxed) && m.admin.load(Ordering::Relaxed) == 0)
+            && self.weights(index).is_some_and(|(w, _)| w > 0)
     }
 
     /// Sets server `index`'s admin bits ([`MAINT`], [`DRAIN`]) and tells the

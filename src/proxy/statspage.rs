@@ -5,10 +5,10 @@
 
 use super::counters::Counters;
 use super::http1::RequestHead;
-use super::pool::Pool;
+use super::pool::{DRAIN, MAINT, Member, Pool};
 use super::stats::{
-    self, BackendStats, CsvOptions, FrontendStats, Info, PageOptions, ProxyStats, ServerStats,
-    Snapshot,
+    self, BackendStats, CheckStats, CsvOptions, FrontendStats, Info, PageOptions, ProxyStats,
+    ServerStats, Snapshot,
 };
 use crate::model::haproxy::{Mode, ProxyKind, Stats};
 use std::sync::atomic::Ordering;
@@ -133,7 +133,7 @@ fn base64(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The statistics of every proxy now.
-fn snapshot(reg: &Registry) -> Snapshot {
+pub(super) fn snapshot(reg: &Registry) -> Snapshot {
     let info = Info {
         version: crate::conf::haproxy::cond::VERSION.into(),
         release_date: "2023/06/22".into(),
@@ -153,6 +153,26 @@ fn snapshot(reg: &Registry) -> Snapshot {
     Snapshot { info, proxies }
 }
 
+/// The `status` column: MAINT and DRAIN (forced from the CLI or the page)
+/// over what the check says.
+fn server_status(m: &Member, check: Option<&CheckStats>) -> String {
+    let admin = m.admin.load(Ordering::Relaxed);
+    let words = match check {
+        None if m.up.load(Ordering::Relaxed) => "no check".to_string(),
+        None => "DOWN".to_string(),
+        Some(c) => crate::check::status_words(c.health, c.rise, c.fall),
+    };
+    if admin & MAINT != 0 {
+        "MAINT".into()
+    } else if admin & DRAIN != 0 && (words.starts_with("UP") || words == "no check") {
+        words
+            .replacen("UP", "DRAIN", 1)
+            .replace("no check", "DRAIN")
+    } else {
+        words
+    }
+}
+
 fn proxy(e: &Entry, iid: u32) -> ProxyStats {
     let frontend = e.frontend.as_ref().map(|c| {
         let traffic = c.traffic();
@@ -169,18 +189,16 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
     if let Some(pool) = &e.pool {
         for (i, m) in pool.members.iter().enumerate() {
             let check = m.check_view.lock().ok().and_then(|v| v.clone());
-            let status = match &check {
-                None => "no check".to_string(),
-                Some(c) => crate::check::status_words(c.health, c.rise, c.fall),
-            };
+            let (weight, _) = pool.weights(i).unwrap_or((m.weight, m.weight));
             servers.push(ServerStats {
                 name: m.name.clone(),
                 sid: u32::try_from(i).unwrap_or(0) + 1,
                 traffic: m.counters.traffic(),
-                status,
-                weight: m.weight,
-                uweight: m.weight,
+                status: server_status(m, check.as_ref()),
+                weight,
+                uweight: weight,
                 backup: m.backup,
+                lastchg: m.since.lock().map_or(0, |t| t.elapsed().as_secs()),
                 lbtot: m.counters.lbtot.load(Ordering::Relaxed),
                 check,
                 http: m.counters.http(),
@@ -189,30 +207,35 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
                 ..ServerStats::default()
             });
         }
-        let up = |backup: bool| {
-            pool.members
-                .iter()
-                .filter(|m| m.backup == backup && m.up.load(Ordering::Relaxed))
-                .count()
+        // haproxy counts the servers the balancer may pick, and the
+        // backend's weight is the actives' (else the first backup's).
+        let usable = |backup: bool| {
+            (0..pool.members.len())
+                .filter(|&i| pool.members[i].backup == backup && pool.balanced(i))
+                .map(|i| pool.weights(i).map_or(0, |(w, _)| w))
+                .collect::<Vec<u32>>()
         };
-        let (act, bck) = (up(false), up(true));
-        let weight: u32 = pool
+        let (act, bck) = (usable(false), usable(true));
+        let weight = if act.is_empty() {
+            bck.first().copied().unwrap_or(0)
+        } else {
+            act.iter().sum()
+        };
+        let any_up = pool
             .members
             .iter()
-            .filter(|m| !m.backup && m.up.load(Ordering::Relaxed))
-            .map(|m| m.weight)
-            .sum();
+            .any(|m| m.up.load(Ordering::Relaxed) && m.admin.load(Ordering::Relaxed) & MAINT == 0);
         backend = Some(BackendStats {
             traffic: pool.counters.traffic(),
-            status: if act + bck > 0 || pool.members.is_empty() {
+            status: if any_up || pool.members.is_empty() {
                 "UP".into()
             } else {
                 "DOWN".into()
             },
             weight,
             uweight: weight,
-            act: u32::try_from(act).unwrap_or(0),
-            bck: u32::try_from(bck).unwrap_or(0),
+            act: u32::try_from(act.len()).unwrap_or(0),
+            bck: u32::try_from(bck.len()).unwrap_or(0),
             lbtot: pool
                 .members
                 .iter()
