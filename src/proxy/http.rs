@@ -140,9 +140,13 @@ pub(super) async fn session(mut client: TcpStream, peer: SocketAddr, svc: Arc<Ht
             continue;
         }
         if let Some(page) = svc.stats.as_ref().filter(|p| p.wants(&head)) {
-            let bytes = page.answer(&head);
-            let denied = bytes.starts_with(b"HTTP/1.1 401");
-            svc.counters.response(if denied { 401 } else { 200 });
+            let form = page.body(&head, &mut buf, &mut client).await;
+            let bytes = page.answer(&head, &form, &svc.acls, peer.ip());
+            // 401 and the admin form's 303 may keep the connection.
+            let status = bytes.get(9..12).and_then(|c| std::str::from_utf8(c).ok());
+            let status = status.and_then(|c| c.parse().ok()).unwrap_or(200);
+            let denied = status == 401 || status == 303;
+            svc.counters.response(status);
             let keep = denied && head.client_keep_alive();
             let bytes = if denied { closing(bytes, keep) } else { bytes };
             if client.write_all(&bytes).await.is_err() || !keep {

@@ -10,10 +10,13 @@ use super::stats::{
     self, BackendStats, CheckStats, CsvOptions, FrontendStats, Info, PageOptions, ProxyStats,
     ServerStats, Snapshot,
 };
+use crate::model::haproxy::Acl;
 use crate::model::haproxy::{Mode, ProxyKind, Stats};
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// One proxy as the statistics list it.
 pub(super) struct Entry {
@@ -42,14 +45,56 @@ impl StatsPage {
         self.conf.enabled && head.uri().starts_with(self.conf.uri.as_bytes())
     }
 
-    /// The whole answer to a page request.
-    pub fn answer(&self, head: &RequestHead) -> Vec<u8> {
+    /// A POST's form (`Content-Length` bytes, at most [`MAX_FORM`]), taken
+    /// from what is buffered and then from the client; empty otherwise.
+    pub async fn body(
+        &self,
+        head: &RequestHead,
+        buf: &mut Vec<u8>,
+        client: &mut (impl AsyncRead + Unpin),
+    ) -> Vec<u8> {
+        let len = head
+            .headers()
+            .get("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if head.method() != b"POST" || len > MAX_FORM {
+            return Vec::new();
+        }
+        let mut chunk = [0u8; 4096];
+        while buf.len() < len {
+            let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut chunk));
+            match read.await {
+                Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                _ => break,
+            }
+        }
+        buf.drain(..len.min(buf.len())).collect()
+    }
+
+    /// The whole answer to a page request (`form`: a POST's body; `acls`
+    /// and `src` decide whether `stats admin if …` applies).
+    pub fn answer(&self, head: &RequestHead, form: &[u8], acls: &[Acl], src: IpAddr) -> Vec<u8> {
         if !self.conf.auths.is_empty() && !self.authorized(head) {
             return super::rules::builtin(401, Some(&self.conf.realm));
         }
         let Some(reg) = self.registry.get() else {
             return super::rules::builtin(503, None);
         };
+        let request = super::acl::Request { head, src };
+        let admin = self
+            .conf
+            .admin
+            .iter()
+            .any(|c| super::acl::eval(c, acls, &request));
+        if head.method() == b"POST" {
+            let code = if admin { post(reg, form) } else { "DENY" };
+            return format!(
+                "HTTP/1.1 303 See Other\r\ncache-control: no-cache\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nlocation: {};st={code}\r\n\r\n",
+                self.conf.uri
+            )
+            .into_bytes();
+        }
         let snapshot = snapshot(reg);
         let uri = head.uri();
         let rest = &uri[self.conf.uri.len().min(uri.len())..];
@@ -67,7 +112,7 @@ impl StatsPage {
                 hide_down: has(b";up"),
                 hide_version: self.conf.hide_version,
                 legends: self.conf.show_legends,
-                admin: false,
+                admin,
             };
             ("text/html", stats::html(&snapshot, &opts))
         };
@@ -105,6 +150,105 @@ impl StatsPage {
             .iter()
             .any(|(u, p)| decoded == format!("{u}:{p}").as_bytes())
     }
+}
+
+/// Largest admin form read (haproxy answers EXCD beyond its buffer).
+const MAX_FORM: usize = 16 * 1024;
+
+/// Runs an admin form (`s=<server>…&action=<a>&b=<#iid|name>`) and returns
+/// haproxy's status code for the `;st=` redirect.
+fn post(reg: &Registry, form: &[u8]) -> &'static str {
+    let (mut backend, mut action, mut servers) = (None, None, Vec::new());
+    for pair in form.split(|&c| c == b'&') {
+        let (k, v) = match pair.iter().position(|&c| c == b'=') {
+            Some(i) => (&pair[..i], url_decode(&pair[i + 1..])),
+            None => continue,
+        };
+        match k {
+            b"b" => backend = Some(v),
+            b"action" => action = Some(v),
+            b"s" => servers.push(v),
+            _ => {}
+        }
+    }
+    let (Some(b), Some(action)) = (backend, action) else {
+        return "NONE";
+    };
+    let Some(pool) = reg
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind != ProxyKind::Frontend)
+        .find(|(i, e)| e.name == b || b.strip_prefix('#') == Some(&(i + 2).to_string()))
+        .and_then(|(_, e)| e.pool.as_ref())
+    else {
+        return "ERRP";
+    };
+    if servers.is_empty() {
+        return "NONE";
+    }
+    let (mut altered, mut unknown) = (0, 0);
+    for name in &servers {
+        let Some(i) = pool.members.iter().position(|m| m.name == *name) else {
+            unknown += 1;
+            continue;
+        };
+        let m = &pool.members[i];
+        let applies = match action.as_str() {
+            // haproxy counts these as done even when nothing changes.
+            "disable" | "maint" => {
+                pool.set_admin(i, MAINT);
+                true
+            }
+            "enable" | "ready" => {
+                pool.set_admin(i, 0);
+                true
+            }
+            "drain" => {
+                pool.set_admin(i, DRAIN);
+                true
+            }
+            // Health actions need a check; agent checks are not run.
+            "dhlth" | "ehlth" | "hrunn" | "hnolb" | "hdown" => {
+                m.check_view.lock().is_ok_and(|c| c.is_some())
+            }
+            "dagent" | "eagent" | "arunn" | "adown" => false,
+            "shutdown" => true,
+            _ => return "ERRP",
+        };
+        altered += usize::from(applies);
+    }
+    if altered == servers.len() {
+        "DONE"
+    } else if altered > 0 {
+        "PART"
+    } else if unknown > 0 {
+        "ERRP"
+    } else {
+        "NONE"
+    }
+}
+
+/// `application/x-www-form-urlencoded` value: `+` is a space, `%XX` a byte.
+fn url_decode(v: &[u8]) -> String {
+    let hex = |c: u8| char::from(c).to_digit(16);
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        match v[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < v.len() => match (hex(v[i + 1]), hex(v[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Standard base64 (RFC 4648), padding optional.
