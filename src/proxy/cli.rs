@@ -99,8 +99,9 @@ impl Session {
             ["operator", ..] => self.lower(Level::Operator),
             ["show", "cli", "level", ..] => format!("{}\n", self.level.name()),
             ["show", "version", ..] => format!("{}\n", crate::conf::haproxy::cond::VERSION),
-            ["show", "info", ..] => stats::show_info(&snapshot(reg).info),
-            ["show", "stat", ..] => stats::show_stat(&snapshot(reg)),
+            // The renderers end with the CLI's empty line already.
+            ["show", "info", ..] => without_blank(stats::show_info(&snapshot(reg).info)),
+            ["show", "stat", ..] => without_blank(stats::show_stat(&snapshot(reg))),
             ["show", "servers", "state", rest @ ..] => servers_state(reg, rest.first().copied()),
             ["show", "backend", ..] => show_backend(reg),
             ["get", "weight", rest @ ..] => match server(reg, rest.first().copied()) {
@@ -161,6 +162,14 @@ impl Session {
     }
 }
 
+/// An answer without its final empty line (added for every command).
+fn without_blank(mut text: String) -> String {
+    if text.ends_with("\n\n") {
+        text.pop();
+    }
+    text
+}
+
 /// The line's commands: `;` separates, `\;` does not.
 fn split_commands(line: &str) -> Vec<String> {
     let mut cmds = vec![String::new()];
@@ -168,7 +177,9 @@ fn split_commands(line: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             '\\' if chars.peek() == Some(&';') => {
-                cmds.last_mut().map(|s| s.push_str("\\;"));
+                if let Some(s) = cmds.last_mut() {
+                    s.push_str("\\;");
+                }
                 chars.next();
             }
             ';' => cmds.push(String::new()),
@@ -352,6 +363,7 @@ fn servers_state(reg: &Registry, only: Option<&str>) -> String {
             // Status, result (0 unknown, 2 failed, 3 passed), health, state
             // (configured|enabled, paused in maintenance).
             let (status, result, health, state) = match &check {
+                None if m.stopped_once.load(Ordering::Relaxed) => (1, 0, 0, 0),
                 None => (1, 0, 2, 0),
                 Some(c) => {
                     let code = check_status_code(&c.status);

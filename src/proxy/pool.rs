@@ -35,6 +35,10 @@ pub(super) struct Member {
     pub admin: AtomicU8,
     /// The last change of UP/DOWN or of the admin state (`lastchg`).
     pub since: Mutex<Instant>,
+    /// Has been in maintenance: haproxy zeroes the check health of a
+    /// server on its way down and does not restore it on the way up (what
+    /// `show servers state` shows for servers without `check`).
+    pub stopped_once: AtomicBool,
 }
 
 /// Forced maintenance: no traffic at all, checks paused.
@@ -99,6 +103,7 @@ impl Pool {
                     counters: Counters::default(),
                     admin: AtomicU8::new(0),
                     since: Mutex::new(Instant::now()),
+                    stopped_once: AtomicBool::new(false),
                 }
             })
             .collect();
@@ -188,6 +193,9 @@ impl Pool {
         };
         if m.admin.swap(bits, Ordering::Relaxed) == bits {
             return false;
+        }
+        if bits & MAINT != 0 {
+            m.stopped_once.store(true, Ordering::Relaxed);
         }
         self.touch(index);
         if let Ok(mut b) = self.balancer.lock() {

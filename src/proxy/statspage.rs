@@ -157,7 +157,7 @@ const MAX_FORM: usize = 16 * 1024;
 
 /// Runs an admin form (`s=<server>…&action=<a>&b=<#iid|name>`) and returns
 /// haproxy's status code for the `;st=` redirect.
-fn post(reg: &Registry, form: &[u8]) -> &'static str {
+pub(super) fn post(reg: &Registry, form: &[u8]) -> &'static str {
     let (mut backend, mut action, mut servers) = (None, None, Vec::new());
     for pair in form.split(|&c| c == b'&') {
         let (k, v) = match pair.iter().position(|&c| c == b'=') {

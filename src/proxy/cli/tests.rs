@@ -114,3 +114,24 @@ fn prompt_and_quit() {
     assert_eq!(s.line(&reg, "quit"), "");
     assert!(s.closed);
 }
+
+#[test]
+fn admin_form_codes_and_effect() {
+    use crate::proxy::statspage::post;
+    let reg = registry(CFG);
+    // `be` is the first proxy: iid 2.
+    assert_eq!(post(&reg, b"s=s1&action=maint&b=%232"), "DONE");
+    let mut s = Session::new(Level::Admin);
+    assert!(
+        s.line(&reg, "show stat")
+            .contains("\nbe,s1,0,0,0,0,,0,0,0,,0,,0,0,0,0,MAINT,")
+    );
+    assert_eq!(post(&reg, b"s=s1&s=zz&action=ready&b=be"), "PART");
+    assert_eq!(post(&reg, b"s=zz&action=ready&b=be"), "ERRP");
+    assert_eq!(post(&reg, b"s=s1&action=bogus&b=be"), "ERRP");
+    assert_eq!(post(&reg, b"s=s1&action=ready&b=%239"), "ERRP");
+    assert_eq!(post(&reg, b"s=s1&b=be"), "NONE");
+    assert_eq!(post(&reg, b"s=s1&action=dhlth&b=be"), "NONE");
+    assert_eq!(post(&reg, b"action=drain&s=s%31&b=be"), "DONE");
+    assert!(s.line(&reg, "show stat").contains(",DRAIN,"));
+}
