@@ -278,9 +278,12 @@ async fn exchange(conn: &mut Conn, svc: &HttpService, trace: &mut Trace, first: 
         return answer(conn, trace, closing(bytes, keep), keep, cause).await;
     }
     if let Some(page) = svc.stats.as_ref().filter(|p| p.wants(&head)) {
-        let bytes = page.answer(&head);
-        let denied = bytes.starts_with(b"HTTP/1.1 401");
-        svc.counters.response(if denied { 401 } else { 200 });
+        let form = page.body(&head, &mut conn.buf, &mut conn.client).await;
+        let bytes = page.answer(&head, &form, &svc.acls, peer.ip());
+        // 401 and the admin form's 303 may keep the connection.
+        let status = status_of(&bytes);
+        let denied = status == 401 || status == 303;
+        svc.counters.response(status);
         let keep = denied && head.client_keep_alive();
         if !denied {
             // The stats applet is the "server": every timer is reached.

@@ -4,7 +4,7 @@
 //! (`timeout connect`, `retries` on the same server a second apart,
 //! `option redispatch`). Check transitions are logged in haproxy's words.
 
-use super::balance::{Balancer, RequestView, ServerId};
+use super::balance::{Balancer, ChangeError, RequestView, ServerId};
 use super::cookie::Persistence;
 use super::counters::Counters;
 use super::logging::Sink;
@@ -14,9 +14,9 @@ use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{Proxy, ProxyKind};
 use crate::model::{Endpoint, HealthCheck, Host};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 /// One server (index = `balance::ServerId`, the order of the backend's
@@ -32,7 +32,21 @@ pub(super) struct Member {
     pub counters: Counters,
     /// The last check as the statistics show it (None: no `check`).
     pub check_view: Mutex<Option<CheckStats>>,
+    /// Administrative state from the CLI or the stats page: [`MAINT`],
+    /// [`DRAIN`] (haproxy's FMAINT/FDRAIN bits, as `show servers state` shows).
+    pub admin: AtomicU8,
+    /// The last change of UP/DOWN or of the admin state (`lastchg`).
+    pub since: Mutex<Instant>,
+    /// Has been in maintenance: haproxy zeroes the check health of a
+    /// server on its way down and does not restore it on the way up (what
+    /// `show servers state` shows for servers without `check`).
+    pub stopped_once: AtomicBool,
 }
+
+/// Forced maintenance: no traffic at all, checks paused.
+pub(super) const MAINT: u8 = 0x01;
+/// Forced drain: no new balanced traffic, persistence still honoured.
+pub(super) const DRAIN: u8 = 0x08;
 
 /// A backend's servers and connection settings.
 pub(super) struct Pool {
@@ -91,6 +105,9 @@ impl Pool {
                     })),
                     check: s.health_check.clone(),
                     counters: Counters::default(),
+                    admin: AtomicU8::new(0),
+                    since: Mutex::new(Instant::now()),
+                    stopped_once: AtomicBool::new(false),
                 }
             })
             .collect();
@@ -156,11 +173,71 @@ impl Pool {
         Some(self.lease(ServerId(index), addr, false))
     }
 
-    /// Whether server `index` may take traffic (UP).
+    /// Whether server `index` may take persistent traffic (UP, not in
+    /// maintenance; a draining server still takes its own clients).
     pub(super) fn usable(&self, index: usize) -> bool {
+        self.members.get(index).is_some_and(|m| {
+            m.up.load(Ordering::Relaxed) && m.admin.load(Ordering::Relaxed) & MAINT == 0
+        })
+    }
+
+    /// Whether the balancer may pick server `index` now (UP, no admin
+    /// state, weight above 0): what the backend's `act`/`bck` count.
+    pub(super) fn balanced(&self, index: usize) -> bool {
         self.members
             .get(index)
-            .is_some_and(|m| m.up.load(Ordering::Relaxed))
+            .is_some_and(|m| m.up.load(Ordering::Relaxed) && m.admin.load(Ordering::Relaxed) == 0)
+            && self.weights(index).is_some_and(|(w, _)| w > 0)
+    }
+
+    /// Sets server `index`'s admin bits ([`MAINT`], [`DRAIN`]) and tells the
+    /// balancer; false when the state did not change.
+    pub(super) fn set_admin(&self, index: usize, bits: u8) -> bool {
+        let Some(m) = self.members.get(index) else {
+            return false;
+        };
+        if m.admin.swap(bits, Ordering::Relaxed) == bits {
+            return false;
+        }
+        if bits & MAINT != 0 {
+            m.stopped_once.store(true, Ordering::Relaxed);
+        }
+        self.touch(index);
+        if let Ok(mut b) = self.balancer.lock() {
+            self.sync(&mut b, index);
+        }
+        true
+    }
+
+    /// The current and the configured weight of server `index`.
+    pub(super) fn weights(&self, index: usize) -> Option<(u32, u32)> {
+        let initial = self.members.get(index)?.weight;
+        let b = self.balancer.lock().ok()?;
+        Some((b.weight(ServerId(index))?, initial))
+    }
+
+    /// `set weight`: the balancer checks the range and static algorithms.
+    pub(super) fn set_weight(&self, index: usize, weight: u32) -> Result<(), ChangeError> {
+        let mut b = self
+            .balancer
+            .lock()
+            .map_err(|_| ChangeError::NoSuchServer)?;
+        b.set_weight(ServerId(index), weight)
+    }
+
+    /// Tells the balancer whether server `i` may be picked (UP and neither
+    /// in maintenance nor draining).
+    fn sync(&self, b: &mut Balancer, i: usize) {
+        let m = &self.members[i];
+        let up = m.up.load(Ordering::Relaxed) && m.addr.is_some();
+        let _ = b.set_up(ServerId(i), up && m.admin.load(Ordering::Relaxed) == 0);
+    }
+
+    /// Records a state change of server `i` now.
+    fn touch(&self, i: usize) {
+        if let Ok(mut t) = self.members[i].since.lock() {
+            *t = Instant::now();
+        }
     }
 
     fn lease(self: &Arc<Self>, id: ServerId, addr: SocketAddr, balanced: bool) -> Lease {
@@ -247,6 +324,11 @@ impl Pool {
                 );
                 let mut health = Health::new(hc.rise, hc.fall);
                 loop {
+                    // Checks are paused while the server is in maintenance.
+                    if m.admin.load(Ordering::Relaxed) & MAINT != 0 {
+                        tokio::time::sleep(health.next_interval(&hc)).await;
+                        continue;
+                    }
                     let outcome = check::probe::run(&hc, target).await;
                     let changed = health.result(outcome.ok);
                     if let Ok(mut v) = m.check_view.lock()
@@ -263,8 +345,9 @@ impl Pool {
                     }
                     if let Some(up) = changed {
                         m.up.store(up, Ordering::Relaxed);
+                        pool.touch(i);
                         if let Ok(mut b) = pool.balancer.lock() {
-                            let _ = b.set_up(ServerId(i), up);
+                            pool.sync(&mut b, i);
                         }
                         pool.announce(i, up, &outcome.describe(), &*say);
                     }

@@ -234,6 +234,7 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
                 }
             });
         }
+        start_cli(cfg, &registry)?;
         // Listening: systemd (`Type=notify`, `-Ws`) may go on.
         crate::daemon::sd_notify("READY=1");
         while !stop.load(Ordering::Relaxed) {
@@ -242,6 +243,12 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
         crate::daemon::sd_notify("STOPPING=1");
         Ok::<(), RunError>(())
     })
+}
+
+/// The `stats socket` listeners (the CLI), on the running runtime.
+fn start_cli(cfg: &HaproxyConfig, registry: &Arc<OnceLock<Registry>>) -> Result<(), RunError> {
+    super::cli::listen(&cfg.global.stats_sockets, registry)
+        .map_err(|e| RunError::Bind(format!("Starting stats socket: {e}")))
 }
 
 /// One client connection: connect to a server (`Pool::connect`), then copy

@@ -5,15 +5,18 @@
 
 use super::counters::Counters;
 use super::http1::RequestHead;
-use super::pool::Pool;
+use super::pool::{DRAIN, MAINT, Member, Pool};
 use super::stats::{
-    self, BackendStats, CsvOptions, FrontendStats, Info, PageOptions, ProxyStats, ServerStats,
-    Snapshot,
+    self, BackendStats, CheckStats, CsvOptions, FrontendStats, Info, PageOptions, ProxyStats,
+    ServerStats, Snapshot,
 };
+use crate::model::haproxy::Acl;
 use crate::model::haproxy::{Mode, ProxyKind, Stats};
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// One proxy as the statistics list it.
 pub(super) struct Entry {
@@ -42,14 +45,56 @@ impl StatsPage {
         self.conf.enabled && head.uri().starts_with(self.conf.uri.as_bytes())
     }
 
-    /// The whole answer to a page request.
-    pub fn answer(&self, head: &RequestHead) -> Vec<u8> {
+    /// A POST's form (`Content-Length` bytes, at most [`MAX_FORM`]), taken
+    /// from what is buffered and then from the client; empty otherwise.
+    pub async fn body(
+        &self,
+        head: &RequestHead,
+        buf: &mut Vec<u8>,
+        client: &mut (impl AsyncRead + Unpin),
+    ) -> Vec<u8> {
+        let len = head
+            .headers()
+            .get("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if head.method() != b"POST" || len > MAX_FORM {
+            return Vec::new();
+        }
+        let mut chunk = [0u8; 4096];
+        while buf.len() < len {
+            let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut chunk));
+            match read.await {
+                Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                _ => break,
+            }
+        }
+        buf.drain(..len.min(buf.len())).collect()
+    }
+
+    /// The whole answer to a page request (`form`: a POST's body; `acls`
+    /// and `src` decide whether `stats admin if …` applies).
+    pub fn answer(&self, head: &RequestHead, form: &[u8], acls: &[Acl], src: IpAddr) -> Vec<u8> {
         if !self.conf.auths.is_empty() && !self.authorized(head) {
             return super::rules::builtin(401, Some(&self.conf.realm));
         }
         let Some(reg) = self.registry.get() else {
             return super::rules::builtin(503, None);
         };
+        let request = super::acl::Request { head, src };
+        let admin = self
+            .conf
+            .admin
+            .iter()
+            .any(|c| super::acl::eval(c, acls, &request));
+        if head.method() == b"POST" {
+            let code = if admin { post(reg, form) } else { "DENY" };
+            return format!(
+                "HTTP/1.1 303 See Other\r\ncache-control: no-cache\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nlocation: {};st={code}\r\n\r\n",
+                self.conf.uri
+            )
+            .into_bytes();
+        }
         let snapshot = snapshot(reg);
         let uri = head.uri();
         let rest = &uri[self.conf.uri.len().min(uri.len())..];
@@ -67,7 +112,7 @@ impl StatsPage {
                 hide_down: has(b";up"),
                 hide_version: self.conf.hide_version,
                 legends: self.conf.show_legends,
-                admin: false,
+                admin,
             };
             ("text/html", stats::html(&snapshot, &opts))
         };
@@ -107,6 +152,105 @@ impl StatsPage {
     }
 }
 
+/// Largest admin form read (haproxy answers EXCD beyond its buffer).
+const MAX_FORM: usize = 16 * 1024;
+
+/// Runs an admin form (`s=<server>…&action=<a>&b=<#iid|name>`) and returns
+/// haproxy's status code for the `;st=` redirect.
+pub(super) fn post(reg: &Registry, form: &[u8]) -> &'static str {
+    let (mut backend, mut action, mut servers) = (None, None, Vec::new());
+    for pair in form.split(|&c| c == b'&') {
+        let (k, v) = match pair.iter().position(|&c| c == b'=') {
+            Some(i) => (&pair[..i], url_decode(&pair[i + 1..])),
+            None => continue,
+        };
+        match k {
+            b"b" => backend = Some(v),
+            b"action" => action = Some(v),
+            b"s" => servers.push(v),
+            _ => {}
+        }
+    }
+    let (Some(b), Some(action)) = (backend, action) else {
+        return "NONE";
+    };
+    let Some(pool) = reg
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind != ProxyKind::Frontend)
+        .find(|(i, e)| e.name == b || b.strip_prefix('#') == Some(&(i + 2).to_string()))
+        .and_then(|(_, e)| e.pool.as_ref())
+    else {
+        return "ERRP";
+    };
+    if servers.is_empty() {
+        return "NONE";
+    }
+    let (mut altered, mut unknown) = (0, 0);
+    for name in &servers {
+        let Some(i) = pool.members.iter().position(|m| m.name == *name) else {
+            unknown += 1;
+            continue;
+        };
+        let m = &pool.members[i];
+        let applies = match action.as_str() {
+            // haproxy counts these as done even when nothing changes.
+            "disable" | "maint" => {
+                pool.set_admin(i, MAINT);
+                true
+            }
+            "enable" | "ready" => {
+                pool.set_admin(i, 0);
+                true
+            }
+            "drain" => {
+                pool.set_admin(i, DRAIN);
+                true
+            }
+            // Health actions need a check; agent checks are not run.
+            "dhlth" | "ehlth" | "hrunn" | "hnolb" | "hdown" => {
+                m.check_view.lock().is_ok_and(|c| c.is_some())
+            }
+            "dagent" | "eagent" | "arunn" | "adown" => false,
+            "shutdown" => true,
+            _ => return "ERRP",
+        };
+        altered += usize::from(applies);
+    }
+    if altered == servers.len() {
+        "DONE"
+    } else if altered > 0 {
+        "PART"
+    } else if unknown > 0 {
+        "ERRP"
+    } else {
+        "NONE"
+    }
+}
+
+/// `application/x-www-form-urlencoded` value: `+` is a space, `%XX` a byte.
+fn url_decode(v: &[u8]) -> String {
+    let hex = |c: u8| char::from(c).to_digit(16);
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        match v[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < v.len() => match (hex(v[i + 1]), hex(v[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Standard base64 (RFC 4648), padding optional.
 fn base64(input: &[u8]) -> Option<Vec<u8>> {
     let val = |c: u8| -> Option<u32> {
@@ -133,7 +277,7 @@ fn base64(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The statistics of every proxy now.
-fn snapshot(reg: &Registry) -> Snapshot {
+pub(super) fn snapshot(reg: &Registry) -> Snapshot {
     let info = Info {
         version: crate::conf::haproxy::cond::VERSION.into(),
         release_date: "2023/06/22".into(),
@@ -153,6 +297,26 @@ fn snapshot(reg: &Registry) -> Snapshot {
     Snapshot { info, proxies }
 }
 
+/// The `status` column: MAINT and DRAIN (forced from the CLI or the page)
+/// over what the check says.
+fn server_status(m: &Member, check: Option<&CheckStats>) -> String {
+    let admin = m.admin.load(Ordering::Relaxed);
+    let words = match check {
+        None if m.up.load(Ordering::Relaxed) => "no check".to_string(),
+        None => "DOWN".to_string(),
+        Some(c) => crate::check::status_words(c.health, c.rise, c.fall),
+    };
+    if admin & MAINT != 0 {
+        "MAINT".into()
+    } else if admin & DRAIN != 0 && (words.starts_with("UP") || words == "no check") {
+        words
+            .replacen("UP", "DRAIN", 1)
+            .replace("no check", "DRAIN")
+    } else {
+        words
+    }
+}
+
 fn proxy(e: &Entry, iid: u32) -> ProxyStats {
     let frontend = e.frontend.as_ref().map(|c| {
         let traffic = c.traffic();
@@ -169,18 +333,16 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
     if let Some(pool) = &e.pool {
         for (i, m) in pool.members.iter().enumerate() {
             let check = m.check_view.lock().ok().and_then(|v| v.clone());
-            let status = match &check {
-                None => "no check".to_string(),
-                Some(c) => crate::check::status_words(c.health, c.rise, c.fall),
-            };
+            let (weight, _) = pool.weights(i).unwrap_or((m.weight, m.weight));
             servers.push(ServerStats {
                 name: m.name.clone(),
                 sid: u32::try_from(i).unwrap_or(0) + 1,
                 traffic: m.counters.traffic(),
-                status,
-                weight: m.weight,
-                uweight: m.weight,
+                status: server_status(m, check.as_ref()),
+                weight,
+                uweight: weight,
                 backup: m.backup,
+                lastchg: m.since.lock().map_or(0, |t| t.elapsed().as_secs()),
                 lbtot: m.counters.lbtot.load(Ordering::Relaxed),
                 check,
                 http: m.counters.http(),
@@ -189,30 +351,35 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
                 ..ServerStats::default()
             });
         }
-        let up = |backup: bool| {
-            pool.members
-                .iter()
-                .filter(|m| m.backup == backup && m.up.load(Ordering::Relaxed))
-                .count()
+        // haproxy counts the servers the balancer may pick, and the
+        // backend's weight is the actives' (else the first backup's).
+        let usable = |backup: bool| {
+            (0..pool.members.len())
+                .filter(|&i| pool.members[i].backup == backup && pool.balanced(i))
+                .map(|i| pool.weights(i).map_or(0, |(w, _)| w))
+                .collect::<Vec<u32>>()
         };
-        let (act, bck) = (up(false), up(true));
-        let weight: u32 = pool
+        let (act, bck) = (usable(false), usable(true));
+        let weight = if act.is_empty() {
+            bck.first().copied().unwrap_or(0)
+        } else {
+            act.iter().sum()
+        };
+        let any_up = pool
             .members
             .iter()
-            .filter(|m| !m.backup && m.up.load(Ordering::Relaxed))
-            .map(|m| m.weight)
-            .sum();
+            .any(|m| m.up.load(Ordering::Relaxed) && m.admin.load(Ordering::Relaxed) & MAINT == 0);
         backend = Some(BackendStats {
             traffic: pool.counters.traffic(),
-            status: if act + bck > 0 || pool.members.is_empty() {
+            status: if any_up || pool.members.is_empty() {
                 "UP".into()
             } else {
                 "DOWN".into()
             },
             weight,
             uweight: weight,
-            act: u32::try_from(act).unwrap_or(0),
-            bck: u32::try_from(bck).unwrap_or(0),
+            act: u32::try_from(act.len()).unwrap_or(0),
+            bck: u32::try_from(bck.len()).unwrap_or(0),
             lbtot: pool
                 .members
                 .iter()
