@@ -6,6 +6,7 @@ pub mod acl;
 pub mod balance;
 pub mod cookie;
 pub mod counters;
+pub mod drain;
 pub mod errors;
 mod http;
 pub mod http1;
