@@ -433,18 +433,14 @@ fn serve(outcome: &Outcome, cmd: &CmdLine, console: &Console) -> i32 {
     };
     // `-d`/`-db` keep the foreground whatever the file says; `-D` wins.
     let daemon = !cmd.master_worker && (cmd.daemon || (g.daemon && !cmd.foreground));
-    let ident = match identity::Identity::resolve(
-        g.user.as_deref(),
-        g.uid,
-        g.group.as_deref(),
-        g.gid,
-    ) {
-        Ok(i) => i,
-        Err(e) => {
-            console.say(Level::Alert, &format!("config : {e}"));
-            return alert("config : Fatal errors found in configuration.");
-        }
-    };
+    let ident =
+        match identity::Identity::resolve(g.user.as_deref(), g.uid, g.group.as_deref(), g.gid) {
+            Ok(i) => i,
+            Err(e) => {
+                console.say(Level::Alert, &format!("config : {e}"));
+                return alert("config : Fatal errors found in configuration.");
+            }
+        };
     let threads = g.nbthread.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
     });

@@ -148,7 +148,8 @@ listen l\n  bind 127.0.0.1:17001\n  bind 127.0.0.1:17002-17004\n  server a 127.0
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("h.cfg");
         std::fs::write(&file, text).expect("write");
-        let out = crate::conf::haproxy::read_files(&[file], &crate::conf::haproxy::Options::default());
+        let out =
+            crate::conf::haproxy::read_files(&[file], &crate::conf::haproxy::Options::default());
         let _ = std::fs::remove_dir_all(&dir);
         let needs = FdNeeds::of(&out.config, 1);
         assert_eq!(

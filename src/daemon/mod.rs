@@ -4,8 +4,8 @@
 
 pub mod identity;
 pub mod limits;
-pub mod syslog;
 pub mod sys;
+pub mod syslog;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,6 +1,8 @@
-//! The few process system calls that have no safe binding: `fork` (haproxy
-//! `-D`) and adopting a descriptor inherited from the parent (`bind fd@N`).
-//! Everything else in `daemon` goes through nix's safe wrappers.
+//! The few descriptor and process calls that have no safe binding: `fork`
+//! (haproxy `-D`), adopting a descriptor inherited from the parent (`bind
+//! fd@N`), and registering a listener with tokio's reactor to wait for a
+//! pending connection without accepting it. Everything else goes through
+//! safe wrappers.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -55,6 +57,26 @@ pub fn adopt_fd(fd: i32) -> io::Result<OwnedFd> {
     // process to use (`fd@N` in the configuration), and the table above
     // makes this the only owner.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Listener types that own their descriptor for their whole life.
+pub trait OwnedListener: std::os::fd::AsRawFd + sealed::Sealed {}
+impl OwnedListener for std::net::TcpListener {}
+impl OwnedListener for std::os::unix::net::UnixListener {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for std::net::TcpListener {}
+    impl Sealed for std::os::unix::net::UnixListener {}
+}
+
+/// Registers `listener` with the current tokio runtime's reactor, to wait
+/// for readiness (a pending connection) apart from accepting.
+pub fn watch<L: OwnedListener>(listener: L) -> io::Result<tokio::io::unix::AsyncFd<L>> {
+    // SAFETY: std's listeners own their descriptor, keep it open until they
+    // drop and always return that same one from as_raw_fd(); the AsyncFd
+    // owns the listener, so the descriptor outlives the registration.
+    Ok(unsafe { tokio::io::unix::AsyncFd::register(listener) }?)
 }
 
 #[cfg(test)]

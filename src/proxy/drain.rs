@@ -171,7 +171,8 @@ mod tests {
             let _a = drain.start(&small, drain.admit(&small).await);
             let more = tokio::time::timeout(Duration::from_millis(50), drain.admit(&small)).await;
             assert!(more.is_err());
-            let elsewhere = tokio::time::timeout(Duration::from_millis(50), drain.admit(&other)).await;
+            let elsewhere =
+                tokio::time::timeout(Duration::from_millis(50), drain.admit(&other)).await;
             assert!(elsewhere.is_ok(), "other frontends are not held");
         });
     }

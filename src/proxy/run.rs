@@ -12,7 +12,7 @@
 
 use super::balance::RequestView;
 use super::counters::Counters;
-use super::drain::{Drain, Gate, Live};
+use super::drain::{Drain, Gate, Live, Ticket};
 use super::http::{self, HttpService};
 use super::http1::{Limits, ServerConn};
 use super::listener::{self, Listener};
@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
@@ -345,10 +346,11 @@ impl Bound {
     }
 }
 
-/// A listening socket in the runtime.
+/// A listening socket in the runtime, watched for readiness so that a
+/// connection is accepted only once there is room for it.
 enum Door {
-    Tcp(tokio::net::TcpListener),
-    Unix(tokio::net::UnixListener),
+    Tcp(AsyncFd<std::net::TcpListener>),
+    Unix(AsyncFd<std::os::unix::net::UnixListener>),
 }
 
 /// An accepted connection.
@@ -360,34 +362,60 @@ enum Conn {
 impl Door {
     fn new(l: Listener) -> std::io::Result<Door> {
         Ok(match l {
-            Listener::Tcp(l) => Door::Tcp(tokio::net::TcpListener::from_std(l)?),
-            Listener::Unix(l) => Door::Unix(tokio::net::UnixListener::from_std(l)?),
+            Listener::Tcp(l) => Door::Tcp(crate::daemon::sys::watch(l)?),
+            Listener::Unix(l) => Door::Unix(crate::daemon::sys::watch(l)?),
         })
     }
 
-    async fn accept(&self) -> std::io::Result<Conn> {
-        match self {
-            Door::Tcp(l) => l.accept().await.map(|(c, peer)| Conn::Tcp(c, peer)),
-            Door::Unix(l) => l.accept().await.map(|(c, _)| Conn::Unix(c)),
-        }
+    /// Waits for a pending connection, then for room (`Drain::admit`),
+    /// then accepts it. `Ok(None)`: another taker was faster, try again.
+    async fn accept(&self, drain: &Drain, gate: &Gate) -> std::io::Result<Option<(Conn, Ticket)>> {
+        let accepted = match self {
+            Door::Tcp(fd) => {
+                let mut ready = fd.readable().await?;
+                let ticket = drain.admit(gate).await;
+                match ready.try_io(|l| l.get_ref().accept()) {
+                    Ok(r) => {
+                        let (c, peer) = r?;
+                        c.set_nonblocking(true)?;
+                        Some((Conn::Tcp(TcpStream::from_std(c)?, peer), ticket))
+                    }
+                    Err(_would_block) => None,
+                }
+            }
+            Door::Unix(fd) => {
+                let mut ready = fd.readable().await?;
+                let ticket = drain.admit(gate).await;
+                match ready.try_io(|l| l.get_ref().accept()) {
+                    Ok(r) => {
+                        let (c, _) = r?;
+                        c.set_nonblocking(true)?;
+                        Some((Conn::Unix(UnixStream::from_std(c)?), ticket))
+                    }
+                    Err(_would_block) => None,
+                }
+            }
+        };
+        Ok(accepted)
     }
 }
 
-/// Accepts while there is room under the limits (`Drain::admit`); each
-/// connection is served on its own task, holding its `Live` guard.
+/// Accepts while there is room under the limits: at the limit, pending
+/// clients stay in the kernel's backlog. Each connection is served on its
+/// own task, holding its `Live` guard.
 async fn accept_loop(door: Door, service: Service, gate: Arc<Gate>, drain: Arc<Drain>) {
     loop {
-        let ticket = drain.admit(&gate).await;
-        let conn = match door.accept().await {
-            Ok(c) => c,
+        match door.accept(&drain, &gate).await {
+            Ok(Some((conn, ticket))) => {
+                let live = drain.start(&gate, ticket);
+                tokio::spawn(serve_one(conn, service.clone(), live));
+            }
+            Ok(None) => {}
             Err(_) => {
                 // Out of descriptors or an aborted handshake: try again shortly.
                 tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
             }
-        };
-        let live = drain.start(&gate, ticket);
-        tokio::spawn(serve_one(conn, service.clone(), live));
+        }
     }
 }
 
