@@ -4,7 +4,10 @@
 //! Renders the reader's diagnostics in haproxy's `[LEVEL]    (PID) : config : …`
 //! shape; owns no parsing.
 
+mod start;
+
 use crate::conf::haproxy::{self, Level, Options, Outcome, cond};
+use start::{Console, print_notices, serve};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -49,6 +52,8 @@ const RELEASE_DATE: &str = "2026/11/24";
 /// Everything the command line says.
 #[derive(Debug, Default)]
 struct CmdLine {
+    /// argv[0] as given: haproxy names itself by it in some alerts.
+    argv0: String,
     files: Vec<PathBuf>,
     check: bool,
     condition: Option<String>,
@@ -59,6 +64,8 @@ struct CmdLine {
     zero_warning: bool,
     diagnostic: bool,
     daemon: bool,
+    /// `-d`/`-db`: stay in the foreground even with `daemon` in the file.
+    foreground: bool,
     master_worker: bool,
     pidfile: Option<PathBuf>,
     old_pids: Vec<i32>,
@@ -78,7 +85,13 @@ enum Parsed {
 }
 
 fn parse_args(args: &[OsString]) -> Parsed {
-    let mut c = CmdLine::default();
+    let mut c = CmdLine {
+        argv0: args
+            .first()
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        ..CmdLine::default()
+    };
     let words: Vec<String> = args
         .iter()
         .skip(1)
@@ -150,7 +163,10 @@ fn parse_args(args: &[OsString]) -> Parsed {
                     }
                 }
             }
-            d if d.starts_with("-d") => c.debug.push(d.to_string()),
+            d if d.starts_with("-d") => {
+                c.foreground |= d == "-d" || d == "-db";
+                c.debug.push(d.to_string());
+            }
             f if f.starts_with("-f") && f.len() > 2 => c.files.push(PathBuf::from(&f[2..])),
             _ => return Parsed::Usage,
         }
@@ -176,7 +192,7 @@ fn version_text() -> String {
     format!(
         "HAProxy version {} {RELEASE_DATE} - https://haproxy.org/\n\
 Status: Pharos {} (a Rust replacement reading haproxy 2.6 configurations).\n\
-Known bugs: logging, the stats socket, queues, -D and -sf are not in this Pharos build yet.\n{}\n",
+Known bugs: logging, the stats socket, queues and -W are not in this Pharos build yet.\n{}\n",
         cond::VERSION,
         env!("CARGO_PKG_VERSION"),
         running_on()
@@ -241,18 +257,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let quiet = cmd.quiet && !cmd.verbose;
     let notices = |quiet: bool| {
         if !quiet {
-            let exe = std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            eprintln!(
-                "{}({pid}) : haproxy version is {}",
-                Level::Notice.tag(),
-                cond::VERSION
-            );
-            eprintln!(
-                "{}({pid}) : path to executable is {exe}",
-                Level::Notice.tag()
-            );
+            print_notices(pid);
         }
     };
     if let Some(expr) = &cmd.condition {
@@ -329,53 +334,25 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
         return 0;
     }
+    // haproxy prints its two NOTICE lines before the first message only.
+    let shown = !quiet
+        && outcome
+            .diagnostics
+            .iter()
+            .any(|d| d.kind != Level::Diag || cmd.diagnostic);
+    if shown {
+        print_notices(pid);
+    }
     render(&outcome, pid, quiet, cmd.diagnostic);
     if outcome.is_fatal() {
         return 1;
     }
-    serve(&outcome, &cmd, pid, quiet)
-}
-
-/// Run mode: the proxies of the model until SIGTERM/SIGINT (or SIGUSR1, the
-/// soft stop, which for now stops at once). `mode tcp` proxies are served;
-/// a configuration with `mode http` listeners is refused plainly.
-fn serve(outcome: &Outcome, cmd: &CmdLine, pid: u32, quiet: bool) -> i32 {
-    let stop = match crate::daemon::stop_flag().and_then(|f| {
-        signal_hook::flag::register(signal_hook::consts::SIGUSR1, std::sync::Arc::clone(&f))?;
-        Ok(f)
-    }) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!(
-                "{}({pid}) : cannot install signal handlers: {e}",
-                Level::Alert.tag()
-            );
-            return 1;
-        }
+    let console = Console {
+        pid,
+        quiet,
+        noticed: std::cell::Cell::new(shown),
     };
-    let _pidfile = match &cmd.pidfile {
-        Some(p) => match crate::daemon::PidFile::create(p) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                eprintln!(
-                    "{}({pid}) : cannot create pidfile {}: {e}",
-                    Level::Alert.tag(),
-                    p.display()
-                );
-                return 1;
-            }
-        },
-        None => None,
-    };
-    match crate::proxy::run::run(&outcome.config, stop, quiet) {
-        Ok(()) => 0,
-        Err(e) => {
-            if !quiet {
-                eprintln!("{}({pid}) : {e}", Level::Alert.tag());
-            }
-            1
-        }
-    }
+    serve(&outcome, &cmd, &console)
 }
 
 /// `pharos dump haproxy -f FILE…`; `args[0]` is "haproxy". Prints the model

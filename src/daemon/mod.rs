@@ -1,6 +1,10 @@
 //! Process plumbing shared by both personalities: pid files, stop signals,
-//! and keepalived's console log line format.
+//! daemon mode, privileges and limits, and keepalived's console log line
+//! format.
 
+pub mod identity;
+pub mod limits;
+pub mod sys;
 pub mod syslog;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +34,21 @@ impl Drop for PidFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// The second half of daemon mode, in the forked child: a new session
+/// (no controlling terminal) and standard streams on `/dev/null`.
+pub fn into_background() -> std::io::Result<()> {
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    nix::unistd::dup2_stdin(&null)?;
+    nix::unistd::dup2_stdout(&null)?;
+    nix::unistd::dup2_stderr(&null)?;
+    // Fails only when already a group leader, which a fresh child is not.
+    let _ = nix::unistd::setsid();
+    Ok(())
 }
 
 /// A flag that SIGTERM and SIGINT set (an orderly stop).

@@ -452,8 +452,8 @@ async fn to_server(
         // Upgraded (101): bytes both ways until both sides are done.
         let idle = svc.tunnel_timeout;
         let (up, down) = tunnel::relay(
-            &mut conn.client,
-            &mut server,
+            conn.client.split(),
+            server.split(),
             idle.or(svc.client_timeout),
             idle.or(server_timeout),
         )

@@ -3,9 +3,11 @@
 //! SO_REUSEADDR and SO_REUSEPORT (so a new process started with `-sf` can
 //! bind beside the old one), `transparent` (IP_TRANSPARENT + IP_FREEBIND:
 //! a backup vrouter binds the VIP it does not hold yet), `v6only`/`v4v6`,
-//! `interface` (SO_BINDTODEVICE), `backlog`, and UNIX
-//! sockets with `mode`/`uid`/`gid`. `*` and an empty address mean any IPv4
-//! address, as in haproxy (`:::80` is the IPv6 any address).
+//! `interface` (SO_BINDTODEVICE), `backlog`, UNIX
+//! sockets with `mode` and `uid`/`user`, `gid`/`group`, and `fd@N`: a
+//! socket inherited from the parent (listened on if it was only bound).
+//! `*` and an empty address mean any IPv4 address, as in haproxy
+//! (`:::80` is the IPv6 any address).
 
 use crate::model::haproxy::BindOptions;
 use crate::model::{Endpoint, Host};
@@ -84,11 +86,31 @@ pub fn bind(endpoint: &Endpoint, opts: &BindOptions) -> Result<Vec<Listener>, Bi
             reason: "abstract sockets are not supported by this build".into(),
             addr: format!("abns@{name}"),
         }),
-        Endpoint::Fd { fd } | Endpoint::SockPair { fd } => Err(BindError {
-            reason: "inherited sockets are not supported by this build".into(),
-            addr: format!("fd@{fd}"),
+        Endpoint::Fd { fd } => inherited(*fd, backlog)
+            .map(|l| vec![l])
+            .map_err(|e| bind_error(&e, format!("fd@{fd}"))),
+        Endpoint::SockPair { fd } => Err(BindError {
+            reason: "socket pairs are not supported by this build".into(),
+            addr: format!("sockpair@{fd}"),
         }),
     }
+}
+
+/// `fd@N`: a stream socket the parent bound (and maybe listened on) for us.
+fn inherited(fd: i32, backlog: i32) -> io::Result<Listener> {
+    let sock = Socket::from(crate::daemon::sys::adopt_fd(fd)?);
+    if sock.r#type()? != Type::STREAM {
+        return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
+    }
+    if !sock.is_listener()? {
+        sock.listen(backlog)?;
+    }
+    sock.set_nonblocking(true)?;
+    Ok(if sock.domain()? == Domain::UNIX {
+        Listener::Unix(sock.into())
+    } else {
+        Listener::Tcp(sock.into())
+    })
 }
 
 fn tcp(addr: SocketAddr, opts: &BindOptions, backlog: i32) -> io::Result<std::net::TcpListener> {
@@ -127,10 +149,36 @@ fn unix(
     if let Some(mode) = opts.unix_mode {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     }
-    if opts.uid.is_some() || opts.gid.is_some() {
-        std::os::unix::fs::chown(path, opts.uid, opts.gid)?;
+    let uid = match (opts.uid, &opts.user) {
+        (None, Some(name)) => Some(user_id(name)?),
+        (uid, _) => uid,
+    };
+    let gid = match (opts.gid, &opts.group) {
+        (None, Some(name)) => Some(group_id(name)?),
+        (gid, _) => gid,
+    };
+    if uid.is_some() || gid.is_some() {
+        std::os::unix::fs::chown(path, uid, gid)?;
     }
     Ok(sock.into())
+}
+
+fn unknown(what: &str, name: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, format!("unknown {what} '{name}'"))
+}
+
+fn user_id(name: &str) -> io::Result<u32> {
+    match nix::unistd::User::from_name(name) {
+        Ok(Some(u)) => Ok(u.uid.as_raw()),
+        _ => Err(unknown("user", name)),
+    }
+}
+
+fn group_id(name: &str) -> io::Result<u32> {
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        _ => Err(unknown("group", name)),
+    }
 }
 
 #[cfg(test)]
@@ -174,18 +222,48 @@ mod tests {
     }
 
     #[test]
+    fn an_inherited_socket_is_listened_on() {
+        use std::os::fd::IntoRawFd;
+        // Bound but not listening, as a parent may hand it over.
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        sock.bind(&SockAddr::from(SocketAddr::from(([127, 0, 0, 1], 0))))
+            .expect("bind");
+        let fd = sock.into_raw_fd();
+        let l = bind(&Endpoint::Fd { fd }, &BindOptions::default()).expect("fd@");
+        let Listener::Tcp(l) = &l[0] else {
+            panic!("tcp expected")
+        };
+        let addr = l.local_addr().expect("addr");
+        std::net::TcpStream::connect(addr).expect("it listens");
+        let again = bind(&Endpoint::Fd { fd }, &BindOptions::default());
+        assert!(again.is_err(), "one owner per descriptor");
+    }
+
+    #[test]
     fn unix_sockets_get_their_mode() {
         let dir = std::env::temp_dir().join(format!("pharos-listener-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("s.sock");
+        // Giving the socket away needs root.
+        let root = nix::unistd::geteuid().is_root();
         let opts = BindOptions {
             unix_mode: Some(0o600),
+            user: root.then(|| "nobody".into()),
             ..BindOptions::default()
         };
         let l = bind(&Endpoint::Unix { path: path.clone() }, &opts).expect("unix bind");
         assert_eq!(l.len(), 1);
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        let meta = std::fs::metadata(&path).expect("meta");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        if root {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(meta.uid(), 65534, "owned by nobody");
+        }
+        let bad = BindOptions {
+            group: Some("no-such-group-pharos".into()),
+            ..BindOptions::default()
+        };
+        assert!(bind(&Endpoint::Unix { path: path.clone() }, &bad).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

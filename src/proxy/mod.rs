@@ -7,6 +7,7 @@ pub mod balance;
 mod cli;
 pub mod cookie;
 pub mod counters;
+pub mod drain;
 pub mod errors;
 mod http;
 pub mod http1;

@@ -6,9 +6,13 @@
 //! idle limits on each direction; `mode http` ones run `http::session`.
 //! `nbthread` 1 runs on one tokio current-thread runtime; more (the
 //! default is one per CPU, as haproxy) on tokio's multi-thread scheduler.
+//! `bind` opens the sockets first (the command line then drops privileges,
+//! daemonizes and signals old processes), `Bound::serve` runs until a hard
+//! stop, or a soft stop once the last connection ended (`drain`).
 
 use super::balance::RequestView;
 use super::counters::{Counters, Session};
+use super::drain::{Drain, Gate, Live, Ticket};
 use super::http::{self, HttpService};
 use super::http1::{Limits, ServerConn};
 use super::listener::{self, Listener};
@@ -18,13 +22,17 @@ use super::pool::{Level, Pool};
 use super::statspage::{Entry, Registry, StatsPage};
 use super::trace::{Active, FrontLog, Trace};
 use super::tunnel;
-use crate::model::haproxy::{HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind};
+use crate::model::haproxy::{
+    HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind, StatsSocket,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
 
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]
@@ -88,13 +96,55 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
     }
 }
 
-/// Runs until `stop` is set.
-pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<(), RunError> {
+/// The signals and limits `Bound::serve` runs under.
+pub struct Control {
+    /// Set by SIGUSR1 (`-sf` from a new process): the soft stop.
+    pub soft: Arc<AtomicBool>,
+    /// Set by SIGTERM/SIGINT (to the signal's number): stop now.
+    pub hard: Arc<AtomicUsize>,
+    /// `-q`: no warnings on stderr.
+    pub quiet: bool,
+    /// The global `maxconn` (`None`: unlimited).
+    pub maxconn: Option<u32>,
+}
+
+/// How serving ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// A soft stop whose connections finished (or `hard-stop-after` cut them).
+    Soft,
+    /// SIGTERM/SIGINT.
+    Hard,
+}
+
+/// One proxy's counts for its stop line.
+struct Tally {
+    name: String,
+    front: Option<Arc<Gate>>,
+    back: Option<Arc<Pool>>,
+}
+
+/// The proxies of a configuration with their sockets bound, not serving yet.
+pub struct Bound {
+    services: Vec<(Listener, Service, Arc<Gate>)>,
+    pools: Vec<(String, Arc<Pool>)>,
+    tallies: Vec<Tally>,
+    threads: usize,
+    hard_stop_after: Option<Duration>,
+    /// `stats socket` lines and what they report on.
+    cli: (Vec<StatsSocket>, Arc<OnceLock<Registry>>),
+}
+
+/// Binds every listener of `cfg` (privileged ports need root: call this
+/// before dropping privileges). `proxy_maxconn` (`-N`) limits frontends
+/// that set no `maxconn` of their own.
+pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, RunError> {
     let mut services = Vec::new();
     // One pool per backend, shared by the frontends that use it.
     let mut pools: Vec<(String, Arc<Pool>)> = Vec::new();
     let registry: Arc<OnceLock<Registry>> = Arc::default();
     let mut fronts: Vec<(String, Arc<Counters>)> = Vec::new();
+    let mut gates: Vec<(String, Arc<Gate>)> = Vec::new();
     for p in cfg
         .proxies
         .iter()
@@ -152,12 +202,14 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
                 }))
             }
         };
+        let gate = Arc::new(Gate::new(p.maxconn.or(proxy_maxconn)));
+        gates.push((p.name.clone(), Arc::clone(&gate)));
         for b in &p.binds {
             for a in &b.addresses {
                 let ls = listener::bind(a, &b.options)
                     .map_err(|e| RunError::Bind(format!("Starting proxy {}: {e}", p.name)))?;
                 for l in ls {
-                    services.push((l, service.clone()));
+                    services.push((l, service.clone(), Arc::clone(&gate)));
                 }
             }
         }
@@ -192,89 +244,275 @@ pub fn run(cfg: &HaproxyConfig, stop: Arc<AtomicBool>, quiet: bool) -> Result<()
         started: std::time::Instant::now(),
         entries,
     });
-    // `nbthread` as in haproxy (default: one per CPU): 1 runs everything
-    // on one current-thread runtime, more on a work-stealing pool.
+    let tallies = cfg
+        .proxies
+        .iter()
+        .filter(|p| !p.disabled)
+        .map(|p| Tally {
+            name: p.name.clone(),
+            front: gates
+                .iter()
+                .find(|(n, _)| *n == p.name)
+                .map(|(_, g)| Arc::clone(g)),
+            back: (p.kind != ProxyKind::Frontend)
+                .then(|| pools.iter().find(|(n, _)| *n == p.name))
+                .flatten()
+                .map(|(_, pool)| Arc::clone(pool)),
+        })
+        .collect();
+    // `nbthread` as in haproxy (default: one per CPU).
     let threads = cfg.global.nbthread.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |n| usize::try_from(n).unwrap_or(1),
     );
-    let rt = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()?
-    };
-    let pid = std::process::id();
-    let say: Arc<dyn Fn(Level, String) + Send + Sync> = Arc::new(move |level, text| {
-        if !quiet || level == Level::Alert {
-            eprintln!("{}({pid}) : {text}", level.tag());
-        }
-    });
-    rt.block_on(async move {
-        for (_, pool) in &pools {
-            pool.start_checks(Arc::clone(&say));
-        }
-        for (l, service) in services {
-            let Listener::Tcp(std) = l else { continue };
-            let tl = tokio::net::TcpListener::from_std(std)?;
-            tokio::spawn(async move {
-                while let Ok((client, peer)) = tl.accept().await {
-                    match &service {
-                        Service::Tcp(svc) => {
-                            tokio::spawn(relay(client, peer, Arc::clone(svc)));
-                        }
-                        Service::Http(svc) => {
-                            tokio::spawn(http::session(client, peer, Arc::clone(svc)));
-                        }
-                    }
-                }
-            });
-        }
-        start_cli(cfg, &registry)?;
-        // Listening: systemd (`Type=notify`, `-Ws`) may go on.
-        crate::daemon::sd_notify("READY=1");
-        while !stop.load(Ordering::Relaxed) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        crate::daemon::sd_notify("STOPPING=1");
-        Ok::<(), RunError>(())
+    Ok(Bound {
+        services,
+        pools,
+        tallies,
+        threads,
+        hard_stop_after: cfg.global.hard_stop_after.map(|d| d.to_std()),
+        cli: (cfg.global.stats_sockets.clone(), registry),
     })
 }
 
+impl Bound {
+    /// Serves until a hard stop, or until a soft stop has closed the
+    /// listeners and the last connection ended. Builds the runtime: call
+    /// it after any fork.
+    pub fn serve(self, ctl: Control) -> Result<Ended, RunError> {
+        // 1 thread runs everything on one current-thread runtime, more on
+        // a work-stealing pool.
+        let rt = if self.threads <= 1 {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(self.threads)
+                .enable_all()
+                .build()?
+        };
+        let pid = std::process::id();
+        let quiet = ctl.quiet;
+        let say: Arc<dyn Fn(Level, String) + Send + Sync> = Arc::new(move |level, text| {
+            if !quiet || level == Level::Alert {
+                eprintln!("{}({pid}) : {text}", level.tag());
+            }
+        });
+        let drain = Drain::new(ctl.maxconn);
+        rt.block_on(async move {
+            for (_, pool) in &self.pools {
+                pool.start_checks(Arc::clone(&say));
+            }
+            let mut acceptors = Vec::new();
+            for (l, service, gate) in self.services {
+                let door = Door::new(l)?;
+                acceptors.push(tokio::spawn(accept_loop(
+                    door,
+                    service,
+                    gate,
+                    Arc::clone(&drain),
+                )));
+            }
+            start_cli(&self.cli.0, &self.cli.1)?;
+            // Listening: systemd (`Type=notify`, `-Ws`) may go on.
+            crate::daemon::sd_notify("READY=1");
+            while !ctl.soft.load(Ordering::Relaxed) {
+                if ctl.hard.load(Ordering::Relaxed) != 0 {
+                    crate::daemon::sd_notify("STOPPING=1");
+                    return Ok(Ended::Hard);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            crate::daemon::sd_notify("STOPPING=1");
+            // Soft stop: the ports are free for the new process at once.
+            for a in &acceptors {
+                a.abort();
+            }
+            for a in acceptors {
+                let _ = a.await;
+            }
+            for t in &self.tallies {
+                let fe = t.front.as_ref().map_or(0, |g| g.accepted());
+                let be = t.back.as_ref().map_or(0, |p| p.counters.traffic().stot);
+                say(
+                    Level::Warning,
+                    format!(
+                        "Proxy {} stopped (cumulated conns: FE: {fe}, BE: {be}).",
+                        t.name
+                    ),
+                );
+            }
+            // haproxy 2.6 has an internal proxy of its own, stopped last.
+            say(
+                Level::Warning,
+                "Proxy <HTTPCLIENT> stopped (cumulated conns: FE: 0, BE: 0).".into(),
+            );
+            let deadline = self
+                .hard_stop_after
+                .map(|d| tokio::time::Instant::now() + d);
+            loop {
+                if drain.live() == 0 {
+                    return Ok(Ended::Soft);
+                }
+                if ctl.hard.load(Ordering::Relaxed) != 0 {
+                    return Ok(Ended::Hard);
+                }
+                if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                    say(
+                        Level::Warning,
+                        "soft-stop running for too long, performing a hard-stop.".into(),
+                    );
+                    for t in &self.tallies {
+                        let left = t.front.as_ref().map_or(0, |g| g.current());
+                        if left > 0 {
+                            say(
+                                Level::Warning,
+                                format!(
+                                    "Proxy {} hard-stopped ({left} remaining conns will be closed).",
+                                    t.name
+                                ),
+                            );
+                        }
+                    }
+                    return Ok(Ended::Soft);
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(50), drain.idle()).await;
+            }
+        })
+    }
+}
+
+/// A listening socket in the runtime, watched for readiness so that a
+/// connection is accepted only once there is room for it.
+enum Door {
+    Tcp(AsyncFd<std::net::TcpListener>),
+    Unix(AsyncFd<std::os::unix::net::UnixListener>),
+}
+
+/// An accepted connection.
+enum Conn {
+    Tcp(TcpStream, std::net::SocketAddr),
+    Unix(UnixStream),
+}
+
+impl Door {
+    fn new(l: Listener) -> std::io::Result<Door> {
+        Ok(match l {
+            Listener::Tcp(l) => Door::Tcp(crate::daemon::sys::watch(l)?),
+            Listener::Unix(l) => Door::Unix(crate::daemon::sys::watch(l)?),
+        })
+    }
+
+    /// Waits for a pending connection, then for room (`Drain::admit`),
+    /// then accepts it. `Ok(None)`: another taker was faster, try again.
+    async fn accept(&self, drain: &Drain, gate: &Gate) -> std::io::Result<Option<(Conn, Ticket)>> {
+        let accepted = match self {
+            Door::Tcp(fd) => {
+                let mut ready = fd.readable().await?;
+                let ticket = drain.admit(gate).await;
+                match ready.try_io(|l| l.get_ref().accept()) {
+                    Ok(r) => {
+                        let (c, peer) = r?;
+                        c.set_nonblocking(true)?;
+                        Some((Conn::Tcp(TcpStream::from_std(c)?, peer), ticket))
+                    }
+                    Err(_would_block) => None,
+                }
+            }
+            Door::Unix(fd) => {
+                let mut ready = fd.readable().await?;
+                let ticket = drain.admit(gate).await;
+                match ready.try_io(|l| l.get_ref().accept()) {
+                    Ok(r) => {
+                        let (c, _) = r?;
+                        c.set_nonblocking(true)?;
+                        Some((Conn::Unix(UnixStream::from_std(c)?), ticket))
+                    }
+                    Err(_would_block) => None,
+                }
+            }
+        };
+        Ok(accepted)
+    }
+}
+
+/// Accepts while there is room under the limits: at the limit, pending
+/// clients stay in the kernel's backlog. Each connection is served on its
+/// own task, holding its `Live` guard.
+async fn accept_loop(door: Door, service: Service, gate: Arc<Gate>, drain: Arc<Drain>) {
+    loop {
+        match door.accept(&drain, &gate).await {
+            Ok(Some((conn, ticket))) => {
+                let live = drain.start(&gate, ticket);
+                tokio::spawn(serve_one(conn, service.clone(), live));
+            }
+            Ok(None) => {}
+            Err(_) => {
+                // Out of descriptors or an aborted handshake: try again shortly.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+async fn serve_one(conn: Conn, service: Service, _live: Live) {
+    match (conn, service) {
+        (Conn::Tcp(client, peer), Service::Tcp(svc)) => {
+            let _ = client.set_nodelay(true);
+            let local = svc.log.as_ref().and_then(|_| client.local_addr().ok());
+            relay(client, Some(peer), local, svc).await;
+        }
+        (Conn::Tcp(client, peer), Service::Http(svc)) => http::session(client, peer, svc).await,
+        (Conn::Unix(client), Service::Tcp(svc)) => relay(client, None, None, svc).await,
+        // HTTP sessions read TCP streams only so far: the client is closed.
+        (Conn::Unix(_), Service::Http(_)) => {}
+    }
+}
+
 /// The `stats socket` listeners (the CLI), on the running runtime.
-fn start_cli(cfg: &HaproxyConfig, registry: &Arc<OnceLock<Registry>>) -> Result<(), RunError> {
-    super::cli::listen(&cfg.global.stats_sockets, registry)
+fn start_cli(sockets: &[StatsSocket], registry: &Arc<OnceLock<Registry>>) -> Result<(), RunError> {
+    super::cli::listen(sockets, registry)
         .map_err(|e| RunError::Bind(format!("Starting stats socket: {e}")))
 }
 
-/// One client connection: connect to a server (`Pool::connect`), then copy
-/// both ways; when all tries fail the client is closed.
-async fn relay(client: TcpStream, peer: SocketAddr, svc: Arc<TcpService>) {
+/// One client connection (from `peer` when it is an IP client): connect
+/// to a server (`Pool::connect`), then copy both ways; when all tries fail
+/// the client is closed. Logged at the end with `option tcplog`.
+async fn relay(
+    client: impl AsyncRead + AsyncWrite + Unpin,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    svc: Arc<TcpService>,
+) {
     let _active = Active::new();
     let _session = Session::new(&svc.counters);
-    let mut trace = match &svc.log {
-        Some(log) => {
-            let t = Trace::start(&svc.frontend, false, peer, client.local_addr().ok());
+    let mut trace = match (&svc.log, peer) {
+        (Some(log), Some(peer)) => {
+            let t = Trace::start(&svc.frontend, false, peer, local);
             log.accepted(&t);
             t
         }
-        None => Trace::off(),
+        _ => Trace::off(),
     };
-    relay_traced(client, &svc, &mut trace).await;
-    if let Some(log) = &svc.log {
+    relay_traced(client, peer, &svc, &mut trace).await;
+    if let Some(log) = &svc.log
+        && peer.is_some()
+    {
         trace.connections(svc.counters.current(), svc.pool.counters.current(), 0);
         log.done(trace);
     }
 }
 
-async fn relay_traced(client: TcpStream, svc: &TcpService, trace: &mut Trace) {
+async fn relay_traced(
+    mut client: impl AsyncRead + AsyncWrite + Unpin,
+    peer: Option<SocketAddr>,
+    svc: &TcpService,
+    trace: &mut Trace,
+) {
     let pool = &svc.pool;
     let lease = pool.pick(&RequestView {
-        src: Some(trace_peer(&client)),
+        src: peer.map(|p| p.ip()),
         ..RequestView::default()
     });
     let Some(lease) = lease else {
@@ -285,7 +523,7 @@ async fn relay_traced(client: TcpStream, svc: &TcpService, trace: &mut Trace) {
     let c = pool.connect(lease.addr).await;
     trace.entry.counters.retries = u64::from(c.retries);
     trace.entry.counters.redispatched = c.redispatched;
-    let Some(server) = c.stream else {
+    let Some(mut server) = c.stream else {
         let cause = if c.timed_out {
             Cause::ServerTimeout
         } else {
@@ -295,12 +533,9 @@ async fn relay_traced(client: TcpStream, svc: &TcpService, trace: &mut Trace) {
         return;
     };
     trace.connected();
-    let _ = client.set_nodelay(true);
-    let mut client = client;
-    let mut server = server;
     let (up, down) = tunnel::relay(
-        &mut client,
-        &mut server,
+        tokio::io::split(&mut client),
+        server.split(),
         svc.client_idle,
         pool.server_timeout(),
     )
@@ -311,11 +546,4 @@ async fn relay_traced(client: TcpStream, svc: &TcpService, trace: &mut Trace) {
         trace.end(cause, stage);
     }
     drop(lease);
-}
-
-/// The client's address (for `balance source`).
-fn trace_peer(client: &TcpStream) -> std::net::IpAddr {
-    client
-        .peer_addr()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip())
 }

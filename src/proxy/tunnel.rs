@@ -7,7 +7,6 @@ use super::log::{Cause, Stage};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// How one direction ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,15 +25,13 @@ pub(super) struct Copied {
 
 /// Relays until both directions end: client → server with `client_idle`,
 /// server → client with `server_idle` as the longest silences allowed.
-/// Returns (upstream, downstream).
+/// Takes each side's read and write halves. Returns (upstream, downstream).
 pub(super) async fn relay(
-    client: &mut TcpStream,
-    server: &mut TcpStream,
+    (cr, cw): (impl AsyncRead + Unpin, impl AsyncWrite + Unpin),
+    (sr, sw): (impl AsyncRead + Unpin, impl AsyncWrite + Unpin),
     client_idle: Option<Duration>,
     server_idle: Option<Duration>,
 ) -> (Copied, Copied) {
-    let (cr, cw) = client.split();
-    let (sr, sw) = server.split();
     let (up_bytes, down_bytes) = (AtomicU64::new(0), AtomicU64::new(0));
     let up = copy_idle(cr, sw, client_idle, &up_bytes);
     let down = copy_idle(sr, cw, server_idle, &down_bytes);
