@@ -368,3 +368,107 @@ fn traffic_and_event_logs_match_haproxy_needs_root() {
         "haproxy: {theirs:#?}\npharos: {ours:#?}"
     );
 }
+
+const QUEUE: u16 = 18320;
+
+/// A server that answers after 700 ms; records the most connections it
+/// had at once.
+fn slow_backend(most: Arc<Mutex<(usize, usize)>>) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("slow backend");
+    let port = l.local_addr().expect("addr").port();
+    l.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(15) {
+            let Ok((mut c, _)) = l.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            let most = Arc::clone(&most);
+            std::thread::spawn(move || {
+                let _ = c.set_nonblocking(false);
+                let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
+                let mut pending = Vec::new();
+                while harness::read_request(&mut c, &mut pending).is_some() {
+                    {
+                        let mut m = most.lock().expect("most");
+                        m.0 += 1;
+                        m.1 = m.1.max(m.0);
+                    }
+                    std::thread::sleep(Duration::from_millis(700));
+                    most.lock().expect("most").0 -= 1;
+                    let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Three clients 50 ms apart on a server with `maxconn 1`: the second
+/// waits its turn, the third outlives `timeout queue` (503, `sQ`).
+fn queue_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<String>, usize) {
+    in_fresh_netns(tag, move |dir| {
+        let got = receiver(Duration::from_secs(10));
+        let most: Arc<Mutex<(usize, usize)>> = Arc::default();
+        let slow = slow_backend(Arc::clone(&most));
+        let conf = dir.join("q.cfg");
+        std::fs::write(
+            &conf,
+            format!(
+                "global\n  log 127.0.0.1:{SYSLOG} local2\ndefaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout queue 1100ms\nlisten q\n  bind 127.0.0.1:{QUEUE}\n  server s1 127.0.0.1:{slow} maxconn 1\n"
+            ),
+        )
+        .expect("cfg");
+        let mut proxy = start(program, &conf, QUEUE);
+        let clients: Vec<_> = (1..=3)
+            .map(|i| {
+                let t = std::thread::spawn(move || {
+                    let mut c = TcpStream::connect(("127.0.0.1", QUEUE)).expect("connect");
+                    c.set_read_timeout(Some(Duration::from_secs(4)))
+                        .expect("timeout");
+                    let req = format!("GET /q{i} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+                    c.write_all(req.as_bytes()).expect("send");
+                    let mut answer = Vec::new();
+                    let _ = c.read_to_end(&mut answer);
+                    let text = String::from_utf8_lossy(&answer).into_owned();
+                    text.lines().next().unwrap_or("").to_string()
+                });
+                std::thread::sleep(Duration::from_millis(50));
+                t
+            })
+            .collect();
+        let statuses: Vec<String> = clients
+            .into_iter()
+            .map(|t| t.join().expect("client"))
+            .collect();
+        wait_lines(&got, 3);
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        let lines = got
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|l| normalize(l))
+            .collect();
+        let most = most.lock().expect("most").1;
+        (statuses, lines, most)
+    })
+}
+
+#[test]
+fn server_maxconn_queues_and_times_out_as_haproxy_needs_root() {
+    let theirs = queue_run(&["haproxy", "-db"], "qla");
+    assert_eq!(
+        theirs.0,
+        [
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 503 Service Unavailable"
+        ],
+        "haproxy: {theirs:#?}"
+    );
+    assert_eq!(theirs.2, 1, "one request at a time on the server");
+    let ours = queue_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "qlp");
+    assert_eq!(ours, theirs);
+}

@@ -21,11 +21,13 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// A session (connection, or exchange on a server) starts.
-    pub fn open(&self) {
+    /// A session (connection, or exchange on a server) starts; how many
+    /// are open with it.
+    pub fn open(&self) -> u64 {
         let now = self.cur.fetch_add(1, Ordering::Relaxed) + 1;
         self.max.fetch_max(now, Ordering::Relaxed);
         self.tot.fetch_add(1, Ordering::Relaxed);
+        now
     }
 
     /// It ends.
@@ -87,7 +89,7 @@ pub struct Session<'a>(pub &'a Counters);
 impl<'a> Session<'a> {
     /// Opens it.
     pub fn new(c: &'a Counters) -> Session<'a> {
-        c.open();
+        let _ = c.open();
         Session(c)
     }
 }

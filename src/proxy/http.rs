@@ -19,7 +19,7 @@ use super::http1::{
     ResponseHead, ServerConn, Side,
 };
 use super::log::{self, Cause, CookieSet, Stage};
-use super::pool::Pool;
+use super::pool::{Pool, Taken};
 use super::rules::{self, Verdict};
 use super::statspage::StatsPage;
 use super::trace::{Active, FrontLog, Trace};
@@ -164,7 +164,7 @@ pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpSe
         if let Some(log) = log
             && next != Next::Silent
         {
-            trace.connections(svc.counters.current(), 0, 0);
+            trace.frontend_conns(svc.counters.current());
             log.done(trace);
         }
         if next != Next::Continue {
@@ -309,7 +309,9 @@ async fn exchange(conn: &mut Conn, svc: &HttpService, trace: &mut Trace, first: 
         .map_or(&svc.pool, |(_, p)| p);
     trace.backend(&pool.name);
     let next = to_server(conn, svc, pool, head, trace).await;
-    trace.connections(svc.counters.current(), pool.counters.current(), 0);
+    // The backend counts the requests in its queue.
+    let be = pool.counters.current() + pool.queued.load(std::sync::atomic::Ordering::Relaxed);
+    trace.backend_conns(be, 0);
     next
 }
 
@@ -339,25 +341,40 @@ async fn to_server(
     if let Some(c) = &cookie {
         trace.entry.termination.cookie = Some((c.seen, CookieSet::None));
     }
-    let direct = cookie
-        .as_ref()
-        .and_then(|c| c.server.filter(|_| c.direct))
-        .and_then(|i| pool.direct(i));
-    // The view borrows the head: it lives only for the pick.
-    let lease = direct.or_else(|| {
-        let header = |name: &str| head.headers().get(name);
-        pool.pick(&RequestView {
-            src: Some(peer.ip()),
-            uri: Some(head.uri()),
-            header: Some(&header),
-            key: None,
+    let direct = cookie.as_ref().and_then(|c| c.server.filter(|_| c.direct));
+    // The view borrows the head: it lives only for each pick.
+    let taken = pool
+        .take(|| {
+            direct.and_then(|i| pool.direct(i)).or_else(|| {
+                let header = |name: &str| head.headers().get(name);
+                pool.pick(&RequestView {
+                    src: Some(peer.ip()),
+                    uri: Some(head.uri()),
+                    header: Some(&header),
+                    key: None,
+                })
+            })
         })
-    });
-    let Some(lease) = lease else {
-        trace.entry.status = 503;
-        trace.end(Cause::ServerAbort, Stage::Connect);
-        trace.entry.bytes_out = reply(&mut conn.client, 503).await;
-        return Next::Close;
+        .await;
+    let lease = match taken {
+        Taken::Lease(l, place) => {
+            trace.entry.backend_queue = place;
+            l
+        }
+        Taken::NoServer => {
+            trace.entry.status = 503;
+            trace.end(Cause::ServerAbort, Stage::Connect);
+            trace.entry.bytes_out = reply(&mut conn.client, 503).await;
+            return Next::Close;
+        }
+        Taken::QueueTimeout(place) => {
+            trace.entry.backend_queue = place;
+            trace.queued();
+            trace.entry.status = 503;
+            trace.end(Cause::ServerTimeout, Stage::Queue);
+            trace.entry.bytes_out = reply(&mut conn.client, 503).await;
+            return Next::Close;
+        }
     };
     if let Verdict::Reply { bytes, local } =
         rules::on_request(&pool.http_request, &pool.acls, &mut head, peer.ip())

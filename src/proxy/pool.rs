@@ -14,7 +14,7 @@ use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{Proxy, ProxyKind};
 use crate::model::{Endpoint, HealthCheck, Host};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -41,6 +41,8 @@ pub(super) struct Member {
     /// server on its way down and does not restore it on the way up (what
     /// `show servers state` shows for servers without `check`).
     pub stopped_once: AtomicBool,
+    /// `maxconn`: concurrent exchanges at most, the rest wait in the queue.
+    pub maxconn: Option<u32>,
 }
 
 /// Forced maintenance: no traffic at all, checks paused.
@@ -72,6 +74,14 @@ pub(super) struct Pool {
     redispatch: bool,
     /// The backend's log targets (server state changes).
     log: Option<Sink>,
+    /// Some server has a `maxconn`: requests may queue.
+    limited: bool,
+    /// `timeout queue` (default: `timeout connect`).
+    queue_timeout: Option<Duration>,
+    /// Signalled when a counted slot frees.
+    freed: tokio::sync::Notify,
+    /// Requests waiting in the queue now (`qcur`).
+    pub queued: AtomicU64,
 }
 
 impl Pool {
@@ -108,6 +118,7 @@ impl Pool {
                     admin: AtomicU8::new(0),
                     since: Mutex::new(Instant::now()),
                     stopped_once: AtomicBool::new(false),
+                    maxconn: s.params.maxconn.filter(|&n| n > 0),
                 }
             })
             .collect();
@@ -117,6 +128,7 @@ impl Pool {
                 let _ = balancer.set_up(ServerId(i), false);
             }
         }
+        let limited = members.iter().any(|m| m.maxconn.is_some());
         Pool {
             kind: if p.kind == ProxyKind::Listen {
                 "proxy"
@@ -137,6 +149,10 @@ impl Pool {
             retries: p.retries,
             redispatch: p.options.redispatch.is_some(),
             log,
+            limited,
+            queue_timeout: p.timeouts.queue.or(p.timeouts.connect).map(|d| d.to_std()),
+            freed: tokio::sync::Notify::new(),
+            queued: AtomicU64::new(0),
         }
     }
 
@@ -241,14 +257,70 @@ impl Pool {
     }
 
     fn lease(self: &Arc<Self>, id: ServerId, addr: SocketAddr, balanced: bool) -> Lease {
-        self.members[id.0].counters.open();
-        self.counters.open();
+        let m = &self.members[id.0];
+        let open = m.counters.open();
+        let _ = self.counters.open();
         Lease {
             pool: Arc::clone(self),
             id,
             addr,
             balanced,
+            over: m.maxconn.is_some_and(|max| open > u64::from(max)),
         }
+    }
+
+    /// A server for one exchange, waiting in the backend's queue while
+    /// every candidate is at its `maxconn` (at most `timeout queue`).
+    /// `attempt` picks once (persistence, else the balancer); it is tried
+    /// once per server before waiting, so that a full server's turn passes
+    /// to the next one as haproxy's balancer skips full servers.
+    pub(super) async fn take(&self, mut attempt: impl FnMut() -> Option<Lease>) -> Taken {
+        if !self.limited {
+            return attempt().map_or(Taken::NoServer, |l| Taken::Lease(l, 0));
+        }
+        let deadline =
+            tokio::time::Instant::now() + self.queue_timeout.unwrap_or(Duration::MAX / 4);
+        let mut waiting = None;
+        let mut position = 0;
+        loop {
+            // Registered before trying, so that a slot freed meanwhile wakes us.
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            // The balancer skips full servers and finds none when all are
+            // full; a server named by persistence may be full too.
+            let mut full = false;
+            for _ in 0..self.members.len() {
+                match attempt() {
+                    Some(l) if !l.over => return Taken::Lease(l, position),
+                    Some(_) => full = true,
+                    None => {
+                        full |= self.any_full();
+                        break;
+                    }
+                }
+            }
+            if !full {
+                return Taken::NoServer;
+            }
+            if waiting.is_none() {
+                let w = Waiting::new(&self.queued);
+                position = w.1;
+                waiting = Some(w);
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return Taken::QueueTimeout(position);
+            }
+        }
+    }
+
+    /// Whether a usable server is at its `maxconn`.
+    fn any_full(&self) -> bool {
+        self.members.iter().enumerate().any(|(i, m)| {
+            m.maxconn
+                .is_some_and(|max| m.counters.current() >= u64::from(max))
+                && self.usable(i)
+        })
     }
 
     fn release(&self, id: ServerId) {
@@ -440,6 +512,8 @@ pub(super) struct Lease {
     pub addr: SocketAddr,
     /// Chosen by the balancer (which then counts it), not by a cookie.
     balanced: bool,
+    /// Over the server's `maxconn`: not to be used.
+    over: bool,
 }
 
 impl Lease {
@@ -461,5 +535,35 @@ impl Drop for Lease {
         if self.balanced {
             self.pool.release(self.id);
         }
+        // A slot that counted frees a place for the first one queued.
+        if self.pool.limited && !self.over {
+            self.pool.freed.notify_one();
+        }
+    }
+}
+
+/// What [`Pool::take`] got, with the place it took in the backend's queue
+/// (`%bq`; 0 when it did not wait).
+pub(super) enum Taken {
+    Lease(Lease, u64),
+    /// No server can take it (`<NOSRV>`, 503).
+    NoServer,
+    /// Queued for longer than `timeout queue` (503, `sQ`).
+    QueueTimeout(u64),
+}
+
+/// Counts one request in the backend's queue while it waits, and its place.
+struct Waiting<'a>(&'a AtomicU64, u64);
+
+impl<'a> Waiting<'a> {
+    fn new(queued: &'a AtomicU64) -> Waiting<'a> {
+        let place = queued.fetch_add(1, Ordering::Relaxed) + 1;
+        Waiting(queued, place)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }

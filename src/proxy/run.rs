@@ -18,7 +18,7 @@ use super::http1::{Limits, ServerConn};
 use super::listener::{self, Listener};
 use super::log::{Cause, Stage};
 use super::logging::Sink;
-use super::pool::{Level, Pool};
+use super::pool::{Level, Pool, Taken};
 use super::statspage::{Entry, Registry, StatsPage};
 use super::trace::{Active, FrontLog, Trace};
 use super::tunnel;
@@ -499,7 +499,12 @@ async fn relay(
     if let Some(log) = &svc.log
         && peer.is_some()
     {
-        trace.connections(svc.counters.current(), svc.pool.counters.current(), 0);
+        trace.frontend_conns(svc.counters.current());
+        let pool = &svc.pool;
+        trace.backend_conns(
+            pool.counters.current() + pool.queued.load(std::sync::atomic::Ordering::Relaxed),
+            0,
+        );
         log.done(trace);
     }
 }
@@ -511,13 +516,28 @@ async fn relay_traced(
     trace: &mut Trace,
 ) {
     let pool = &svc.pool;
-    let lease = pool.pick(&RequestView {
-        src: peer.map(|p| p.ip()),
-        ..RequestView::default()
-    });
-    let Some(lease) = lease else {
-        trace.end(Cause::ServerAbort, Stage::Connect);
-        return;
+    let src = peer.map(|p| p.ip());
+    let pick = || {
+        pool.pick(&RequestView {
+            src,
+            ..RequestView::default()
+        })
+    };
+    let lease = match pool.take(pick).await {
+        Taken::Lease(l, place) => {
+            trace.entry.backend_queue = place;
+            l
+        }
+        Taken::NoServer => {
+            trace.end(Cause::ServerAbort, Stage::Connect);
+            return;
+        }
+        Taken::QueueTimeout(place) => {
+            trace.entry.backend_queue = place;
+            trace.queued();
+            trace.end(Cause::ServerTimeout, Stage::Queue);
+            return;
+        }
     };
     trace.assigned(&pool.name, lease.server_name(), lease.addr);
     let c = pool.connect(lease.addr).await;

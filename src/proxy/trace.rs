@@ -255,9 +255,13 @@ impl Trace {
 
 /// Counters a line shows besides `%ac`.
 impl Trace {
-    /// `%fc`, `%bc`, `%sc` read at the end.
-    pub fn connections(&mut self, fe: u64, be: u64, srv: u64) {
+    /// `%fc`, read at the end.
+    pub fn frontend_conns(&mut self, fe: u64) {
         self.entry.counters.feconn = fe;
+    }
+
+    /// `%bc` (with the backend's queue) and `%sc`, read at the end.
+    pub fn backend_conns(&mut self, be: u64, srv: u64) {
         self.entry.counters.beconn = be;
         self.entry.counters.srv_conn = srv;
     }
