@@ -82,12 +82,15 @@ pub fn watch<L: OwnedListener>(listener: L) -> io::Result<tokio::io::unix::Async
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::IntoRawFd;
 
     #[test]
     fn a_descriptor_is_adopted_once_and_closed_ones_are_refused() {
         let sock = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let raw = sock.into_raw_fd();
+        // A number of its own: adopted numbers stay taken for the process,
+        // and tests run side by side.
+        let raw =
+            nix::fcntl::fcntl(&sock, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(700)).expect("dup");
+        drop(sock);
         let owned = adopt_fd(raw).expect("open descriptor");
         assert!(adopt_fd(raw).is_err(), "a second owner");
         drop(owned);

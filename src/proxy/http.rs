@@ -22,14 +22,14 @@ use super::log::{self, Cause, CookieSet, Stage};
 use super::pool::{Pool, Taken};
 use super::rules::{self, Verdict};
 use super::statspage::StatsPage;
-use super::trace::{Active, FrontLog, Trace};
+use super::trace::{Active, FrontLog, Origin, Trace};
 use super::tunnel;
 use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// What a `mode http` frontend needs for its sessions.
@@ -65,15 +65,28 @@ pub(super) struct HttpService {
 }
 
 /// Reads more bytes into `buf` within `limit`; Ok(0) at EOF, Err on timeout
-/// or error.
+/// or error. An empty buffer gives its memory back while waiting, and
+/// room is only made once bytes are there: an idle connection holds no
+/// buffer (haproxy's idle connections cost about 1 KiB).
 async fn fill(
     s: &mut TcpStream,
     buf: &mut Vec<u8>,
     limit: Option<Duration>,
 ) -> Result<usize, Failure> {
-    // Read straight into the buffer's spare room (no zeroed bounce buffer).
-    buf.reserve(16384);
-    let read = s.read_buf(buf);
+    if buf.is_empty() && buf.capacity() > 0 {
+        *buf = Vec::new();
+    }
+    let read = async {
+        loop {
+            s.readable().await?;
+            // Read straight into the buffer's spare room (no bounce buffer).
+            buf.reserve(16384);
+            match s.try_read_buf(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                r => return r,
+            }
+        }
+    };
     let n = match limit {
         Some(t) => tokio::time::timeout(t, read)
             .await
@@ -150,17 +163,32 @@ pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpSe
         idle: HashMap::new(),
         pending_response: Vec::new(),
     };
-    let new_trace = |conn: &Conn| match log {
-        Some(_) => Trace::start(&svc.frontend, true, conn.peer, conn.local),
+    let new_trace = |conn: &Conn, origin| match log {
+        Some(_) => Trace::start(origin, &svc.frontend, true, conn.peer, conn.local),
         None => Trace::off(),
     };
     if let Some(log) = log {
-        log.accepted(&new_trace(&conn));
+        log.accepted(&new_trace(&conn, Origin::now()));
     }
     let mut first = true;
     loop {
-        let mut trace = new_trace(&conn);
-        let next = exchange(&mut conn, &svc, &mut trace, first).await;
+        // The wait for a request holds nothing but the connection: an
+        // idle client costs little.
+        let origin = log.map(|_| Origin::now());
+        let limit = head_limit(&svc, first);
+        let mut expired = false;
+        if conn.buf.is_empty() {
+            let ready = conn.client.readable();
+            expired = match limit {
+                Some(t) => tokio::time::timeout(t, ready).await.is_err(),
+                None => ready.await.is_err(),
+            };
+        }
+        let mut trace = match origin {
+            Some(o) => new_trace(&conn, o),
+            None => Trace::off(),
+        };
+        let next = exchange(&mut conn, &svc, &mut trace, first, expired).await;
         if let Some(log) = log
             && next != Next::Silent
         {
@@ -171,6 +199,19 @@ pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpSe
             return;
         }
         first = false;
+    }
+}
+
+/// How long a request head may take: `timeout http-request` for the first,
+/// `timeout http-keep-alive` between requests (each falls back on the one
+/// before, then on `timeout client`).
+fn head_limit(svc: &HttpService, first: bool) -> Option<Duration> {
+    if first {
+        svc.request_timeout.or(svc.client_timeout)
+    } else {
+        svc.keep_alive_timeout
+            .or(svc.request_timeout)
+            .or(svc.client_timeout)
     }
 }
 
@@ -206,32 +247,54 @@ fn status_of(bytes: &[u8]) -> u16 {
 }
 
 /// One request and its response.
-async fn exchange(conn: &mut Conn, svc: &HttpService, trace: &mut Trace, first: bool) -> Next {
+/// `expired`: the head's time ran out while waiting for its first byte.
+async fn exchange(
+    conn: &mut Conn,
+    svc: &HttpService,
+    trace: &mut Trace,
+    first: bool,
+    expired: bool,
+) -> Next {
+    match read_head(conn, svc, trace, first, expired).await {
+        // What follows the head runs boxed: its state is large and lives
+        // only while a request is handled, not while a connection idles.
+        Ok((head, len)) => Box::pin(handle(conn, svc, trace, head, len)).await,
+        Err(next) => next,
+    }
+}
+
+/// Reads a request head; Err: how the connection ends instead.
+async fn read_head(
+    conn: &mut Conn,
+    svc: &HttpService,
+    trace: &mut Trace,
+    first: bool,
+    expired: bool,
+) -> Result<(RequestHead, usize), Next> {
     // A request head, within http-request (first) or http-keep-alive.
-    let limit = if first {
-        svc.request_timeout.or(svc.client_timeout)
-    } else {
-        svc.keep_alive_timeout
-            .or(svc.request_timeout)
-            .or(svc.client_timeout)
-    };
-    let (mut head, len) = loop {
+    let limit = head_limit(svc, first);
+    let mut expired = expired;
+    loop {
         if !conn.buf.is_empty() {
             trace.first_byte();
         }
         match RequestHead::parse(&conn.buf, &svc.limits) {
-            Ok(Parse::Complete { head, len }) => break (head, len),
-            Ok(Parse::Partial) => match fill(&mut conn.client, &mut conn.buf, limit).await {
+            Ok(Parse::Complete { head, len }) => return Ok((head, len)),
+            Ok(Parse::Partial) => match if std::mem::take(&mut expired) {
+                Err(Failure::Timeout)
+            } else {
+                fill(&mut conn.client, &mut conn.buf, limit).await
+            } {
                 Ok(0) | Err(Failure::Closed) => {
                     // Nothing at all on a fresh connection is still a
                     // (bad) request for the log; between requests it is not.
                     let empty = conn.buf.is_empty();
                     if empty && (!first || svc.log.as_ref().is_some_and(|l| l.dontlognull)) {
-                        return Next::Silent;
+                        return Err(Next::Silent);
                     }
                     trace.entry.status = 400;
                     trace.end(Cause::ClientAbort, Stage::Request);
-                    return Next::Close;
+                    return Err(Next::Close);
                 }
                 Ok(_) => {}
                 Err(Failure::Timeout) => {
@@ -240,11 +303,11 @@ async fn exchange(conn: &mut Conn, svc: &HttpService, trace: &mut Trace, first: 
                         reply(&mut conn.client, 408).await;
                     }
                     if empty && (!first || svc.log.as_ref().is_some_and(|l| l.dontlognull)) {
-                        return Next::Silent;
+                        return Err(Next::Silent);
                     }
                     trace.entry.status = 408;
                     trace.end(Cause::ClientTimeout, Stage::Request);
-                    return Next::Close;
+                    return Err(Next::Close);
                 }
             },
             Err(e) => {
@@ -253,10 +316,20 @@ async fn exchange(conn: &mut Conn, svc: &HttpService, trace: &mut Trace, first: 
                 // The parser's own answer: haproxy logs it with no bytes.
                 trace.entry.status = status;
                 trace.end(Cause::Proxy, Stage::Request);
-                return Next::Close;
+                return Err(Next::Close);
             }
         }
-    };
+    }
+}
+
+/// One request, its head read: rules, the stats page, a server.
+async fn handle(
+    conn: &mut Conn,
+    svc: &HttpService,
+    trace: &mut Trace,
+    mut head: RequestHead,
+    len: usize,
+) -> Next {
     trace.request_done();
     if let Some(log) = &svc.log {
         trace.entry.bytes_in = log::htx_size(&conn.buf[..len]);

@@ -223,12 +223,14 @@ mod tests {
 
     #[test]
     fn an_inherited_socket_is_listened_on() {
-        use std::os::fd::IntoRawFd;
         // Bound but not listening, as a parent may hand it over.
         let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
         sock.bind(&SockAddr::from(SocketAddr::from(([127, 0, 0, 1], 0))))
             .expect("bind");
-        let fd = sock.into_raw_fd();
+        // A number of its own: adopted numbers stay taken for the process,
+        // and tests run side by side.
+        let fd = nix::fcntl::fcntl(&sock, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(800)).expect("dup");
+        drop(sock);
         let l = bind(&Endpoint::Fd { fd }, &BindOptions::default()).expect("fd@");
         let Listener::Tcp(l) = &l[0] else {
             panic!("tcp expected")

@@ -20,7 +20,7 @@ use super::log::{Cause, Stage};
 use super::logging::Sink;
 use super::pool::{Level, Pool, Taken};
 use super::statspage::{Entry, Registry, StatsPage};
-use super::trace::{Active, FrontLog, Trace};
+use super::trace::{Active, FrontLog, Origin, Trace};
 use super::tunnel;
 use crate::model::haproxy::{
     HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind, StatsSocket,
@@ -489,7 +489,7 @@ async fn relay(
     let _session = Session::new(&svc.counters);
     let mut trace = match (&svc.log, peer) {
         (Some(log), Some(peer)) => {
-            let t = Trace::start(&svc.frontend, false, peer, local);
+            let t = Trace::start(Origin::now(), &svc.frontend, false, peer, local);
             log.accepted(&t);
             t
         }

@@ -144,6 +144,24 @@ fn capture(headers: &HeaderList, wanted: &[(String, usize)]) -> Vec<Option<Vec<u
         .collect()
 }
 
+/// When a stream started (its timers count from there).
+#[derive(Clone, Copy)]
+pub(super) struct Origin {
+    at: Instant,
+    wall_ms: u64,
+}
+
+impl Origin {
+    pub fn now() -> Origin {
+        Origin {
+            at: Instant::now(),
+            wall_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)),
+        }
+    }
+}
+
 /// One stream's facts, gathered as it goes.
 pub(super) struct Trace {
     /// False when nobody logs: the timers are not read.
@@ -153,23 +171,21 @@ pub(super) struct Trace {
 }
 
 impl Trace {
-    /// A stream starting now on a connection from `client` to `local`.
+    /// A stream that started at `origin` on a connection from `client` to `local`.
     pub fn start(
+        origin: Origin,
         frontend: &str,
         http: bool,
         client: SocketAddr,
         local: Option<SocketAddr>,
     ) -> Trace {
-        let accept_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
         Trace {
             on: true,
-            origin: Instant::now(),
+            origin: origin.at,
             entry: Entry {
                 client: Some(client),
                 frontend_addr: local,
-                accept_ms,
+                accept_ms: origin.wall_ms,
                 frontend: frontend.to_string(),
                 http,
                 backend: frontend.to_string(),
