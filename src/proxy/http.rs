@@ -65,17 +65,13 @@ pub(super) struct HttpService {
 }
 
 /// Reads more bytes into `buf` within `limit`; Ok(0) at EOF, Err on timeout
-/// or error. An empty buffer gives its memory back while waiting, and
-/// room is only made once bytes are there: an idle connection holds no
-/// buffer (haproxy's idle connections cost about 1 KiB).
+/// or error. Room is only made once bytes are there: a connection that
+/// never sent anything holds no buffer.
 async fn fill(
     s: &mut TcpStream,
     buf: &mut Vec<u8>,
     limit: Option<Duration>,
 ) -> Result<usize, Failure> {
-    if buf.is_empty() && buf.capacity() > 0 {
-        *buf = Vec::new();
-    }
     let read = async {
         loop {
             s.readable().await?;
