@@ -19,7 +19,7 @@ use super::http1::{
     ResponseHead, ServerConn, Side,
 };
 use super::log::{self, Cause, CookieSet, Stage};
-use super::pool::{Pool, Taken};
+use super::pool::Pool;
 use super::rules::{self, Verdict};
 use super::statspage::StatsPage;
 use super::trace::{Active, FrontLog, Origin, Trace};
@@ -112,6 +112,19 @@ async fn reply(client: &mut TcpStream, status: u16) -> u64 {
     sent
 }
 
+/// Ends the stream on haproxy's page for `status`, for `cause` at `stage`.
+async fn fail(
+    client: &mut TcpStream,
+    trace: &mut Trace,
+    status: u16,
+    (cause, stage): (Cause, Stage),
+) -> Next {
+    trace.entry.status = status;
+    trace.end(cause, stage);
+    trace.entry.bytes_out = reply(client, status).await;
+    Next::Close
+}
+
 /// A whole message of ours as `%B` counts it (`log::htx_size` + body).
 fn logged_size(message: &[u8]) -> u64 {
     match message.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -129,8 +142,6 @@ struct Conn {
     buf: Vec<u8>,
     /// Idle server connections kept for the next request (`http-reuse safe`).
     idle: HashMap<SocketAddr, TcpStream>,
-    /// Server bytes read ahead of `response` (after a 100-continue wait).
-    pending_response: Vec<u8>,
 }
 
 /// What follows an exchange.
@@ -157,20 +168,20 @@ pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpSe
         local,
         buf: Vec::new(),
         idle: HashMap::new(),
-        pending_response: Vec::new(),
     };
-    let new_trace = |conn: &Conn, origin| match log {
-        Some(_) => Trace::start(origin, &svc.frontend, true, conn.peer, conn.local),
+    // Only a frontend that logs reads the clocks for its streams.
+    let new_trace = |conn: &Conn| match log {
+        Some(_) => Trace::start(Origin::now(), &svc.frontend, true, conn.peer, conn.local),
         None => Trace::off(),
     };
     if let Some(log) = log {
-        log.accepted(&new_trace(&conn, Origin::now()));
+        log.accepted(&new_trace(&conn));
     }
     let mut first = true;
     loop {
-        // The wait for a request holds nothing but the connection: an
-        // idle client costs little.
-        let origin = log.map(|_| Origin::now());
+        // The stream starts now; the wait for its request holds nothing
+        // but the connection, so that an idle client costs little.
+        let mut trace = new_trace(&conn);
         let limit = head_limit(&svc, first);
         let mut expired = false;
         if conn.buf.is_empty() {
@@ -180,10 +191,6 @@ pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpSe
                 None => ready.await.is_err(),
             };
         }
-        let mut trace = match origin {
-            Some(o) => new_trace(&conn, o),
-            None => Trace::off(),
-        };
         let next = exchange(&mut conn, &svc, &mut trace, first, expired).await;
         if let Some(log) = log
             && next != Next::Silent
@@ -270,6 +277,11 @@ async fn read_head(
     // A request head, within http-request (first) or http-keep-alive.
     let limit = head_limit(svc, first);
     let mut expired = expired;
+    // Nothing at all on a fresh connection is still a (bad) request for
+    // the log (unless `dontlognull`); between requests it is not.
+    let silent = |conn: &Conn| {
+        conn.buf.is_empty() && (!first || svc.log.as_ref().is_some_and(|l| l.dontlognull))
+    };
     loop {
         if !conn.buf.is_empty() {
             trace.first_byte();
@@ -282,10 +294,7 @@ async fn read_head(
                 fill(&mut conn.client, &mut conn.buf, limit).await
             } {
                 Ok(0) | Err(Failure::Closed) => {
-                    // Nothing at all on a fresh connection is still a
-                    // (bad) request for the log; between requests it is not.
-                    let empty = conn.buf.is_empty();
-                    if empty && (!first || svc.log.as_ref().is_some_and(|l| l.dontlognull)) {
+                    if silent(conn) {
                         return Err(Next::Silent);
                     }
                     trace.entry.status = 400;
@@ -294,12 +303,11 @@ async fn read_head(
                 }
                 Ok(_) => {}
                 Err(Failure::Timeout) => {
-                    let empty = conn.buf.is_empty();
-                    if !empty {
-                        reply(&mut conn.client, 408).await;
-                    }
-                    if empty && (!first || svc.log.as_ref().is_some_and(|l| l.dontlognull)) {
+                    if silent(conn) {
                         return Err(Next::Silent);
+                    }
+                    if !conn.buf.is_empty() {
+                        reply(&mut conn.client, 408).await;
                     }
                     trace.entry.status = 408;
                     trace.end(Cause::ClientTimeout, Stage::Request);
@@ -378,9 +386,7 @@ async fn handle(
         .map_or(&svc.pool, |(_, p)| p);
     trace.backend(&pool.name);
     let next = to_server(conn, svc, pool, head, trace).await;
-    // The backend counts the requests in its queue.
-    let be = pool.counters.current() + pool.queued.load(std::sync::atomic::Ordering::Relaxed);
-    trace.backend_conns(be, 0);
+    trace.backend_conns(pool.beconn());
     next
 }
 
@@ -425,25 +431,9 @@ async fn to_server(
             })
         })
         .await;
-    let lease = match taken {
-        Taken::Lease(l, place) => {
-            trace.entry.backend_queue = place;
-            l
-        }
-        Taken::NoServer => {
-            trace.entry.status = 503;
-            trace.end(Cause::ServerAbort, Stage::Connect);
-            trace.entry.bytes_out = reply(&mut conn.client, 503).await;
-            return Next::Close;
-        }
-        Taken::QueueTimeout(place) => {
-            trace.entry.backend_queue = place;
-            trace.queued();
-            trace.entry.status = 503;
-            trace.end(Cause::ServerTimeout, Stage::Queue);
-            trace.entry.bytes_out = reply(&mut conn.client, 503).await;
-            return Next::Close;
-        }
+    let lease = match trace.took(taken) {
+        Ok(lease) => lease,
+        Err(end) => return fail(&mut conn.client, trace, 503, end).await,
     };
     if let Verdict::Reply { bytes, local } =
         rules::on_request(&pool.http_request, &pool.acls, &mut head, peer.ip())
@@ -456,55 +446,50 @@ async fn to_server(
     let addr = lease.addr;
     trace.assigned(&pool.name, lease.server_name(), addr);
     let server = match conn.idle.remove(&addr) {
-        Some(s) => Some(s),
-        None => {
-            let c = pool.connect(addr).await;
-            trace.entry.counters.retries = u64::from(c.retries);
-            trace.entry.counters.redispatched = c.redispatched;
-            if c.stream.is_none() {
-                let cause = if c.timed_out {
-                    Cause::ServerTimeout
-                } else {
-                    Cause::ServerAbort
-                };
-                trace.end(cause, Stage::Connect);
-            }
-            c.stream
+        Some(s) => {
+            trace.connected();
+            Ok(s)
         }
+        None => trace.tried(pool.connect(addr).await),
     };
-    let Some(mut server) = server else {
-        trace.entry.status = 503;
-        trace.entry.bytes_out = reply(&mut conn.client, 503).await;
-        return Next::Close;
+    let mut server = match server {
+        Ok(s) => s,
+        Err(end) => return fail(&mut conn.client, trace, 503, end).await,
     };
-    trace.connected();
     let mut out = Vec::with_capacity(1024);
     head.encode_for_server(svc.server_mode, &mut out);
     if server.write_all(&out).await.is_err() {
-        trace.entry.status = 502;
-        trace.end(Cause::ServerAbort, Stage::Headers);
-        trace.entry.bytes_out = reply(&mut conn.client, 502).await;
-        return Next::Close;
+        return fail(
+            &mut conn.client,
+            trace,
+            502,
+            (Cause::ServerAbort, Stage::Headers),
+        )
+        .await;
     }
     // `Expect: 100-continue`: the client sends the body once the server's
     // 100 came through; a final answer instead means no body will follow.
     let mut sbuf = Vec::new();
     let mut body = head.framing().body;
     if head.framing().expect_continue && body != BodyLength::Empty {
-        match interim(conn, &mut server, svc, pool.server_timeout(), &head).await {
+        let (go_on, read) = interim(conn, &mut server, svc, pool.server_timeout(), &head).await;
+        match go_on {
             Some(true) => {}
             Some(false) => body = BodyLength::Empty,
             None => return Next::Close,
         }
-        std::mem::swap(&mut sbuf, &mut conn.pending_response);
+        sbuf = read;
     }
     match relay_body(&mut conn.client, &mut server, &mut conn.buf, body, svc).await {
         Ok(n) => trace.entry.bytes_in += n,
         Err(()) => {
-            trace.entry.status = 400;
-            trace.end(Cause::ClientAbort, Stage::Data);
-            trace.entry.bytes_out = reply(&mut conn.client, 400).await;
-            return Next::Close;
+            return fail(
+                &mut conn.client,
+                trace,
+                400,
+                (Cause::ClientAbort, Stage::Data),
+            )
+            .await;
         }
     }
     let server_timeout = pool.server_timeout();
@@ -566,42 +551,31 @@ async fn to_server(
 }
 
 /// Waits for the server's first answer to an `Expect: 100-continue`
-/// request: a 100 is passed to the client (Some(true): send the body);
-/// a final answer is left in `conn.pending_response` (Some(false)); None
-/// when the exchange failed (answered and logged).
+/// request: a 100 is passed to the client (Some(true): send the body); a
+/// final answer or a failure is for `response` (Some(false)); None when the
+/// client is gone. With what was read of the server past the 100.
 async fn interim(
     conn: &mut Conn,
     server: &mut TcpStream,
     svc: &HttpService,
     timeout: Option<Duration>,
     request: &RequestHead,
-) -> Option<bool> {
+) -> (Option<bool>, Vec<u8>) {
     let mut sbuf = Vec::new();
     loop {
         match ResponseHead::parse(&sbuf, &svc.limits, request.is_head()) {
-            Ok(Parse::Complete { head, len }) => {
-                if head.status != 100 {
-                    conn.pending_response = sbuf;
-                    return Some(false);
-                }
+            Ok(Parse::Complete { head, len }) if head.status == 100 => {
                 let mut out = Vec::new();
                 head.encode_for_client(request, false, &mut out);
                 sbuf.drain(..len);
-                conn.pending_response = sbuf;
-                return conn.client.write_all(&out).await.is_ok().then_some(true);
+                let sent = conn.client.write_all(&out).await.is_ok();
+                return (sent.then_some(true), sbuf);
             }
-            // Anything else is for `response` to report.
             Ok(Parse::Partial) => match fill(server, &mut sbuf, timeout).await {
                 Ok(n) if n > 0 => {}
-                _ => {
-                    conn.pending_response = sbuf;
-                    return Some(false);
-                }
+                _ => return (Some(false), sbuf),
             },
-            Err(_) => {
-                conn.pending_response = sbuf;
-                return Some(false);
-            }
+            _ => return (Some(false), sbuf),
         }
     }
 }
@@ -738,24 +712,18 @@ async fn response(
     edits: &ResponseEdits<'_>,
     trace: &mut Trace,
 ) -> Option<Keep> {
-    // A failure before the response's head: haproxy's page, and why.
-    async fn fail(client: &mut TcpStream, trace: &mut Trace, status: u16, cause: Cause) {
-        trace.entry.status = status;
-        trace.end(cause, Stage::Headers);
-        trace.entry.bytes_out = reply(client, status).await;
-    }
     loop {
         let (head, len) = loop {
             match ResponseHead::parse(&sbuf, &svc.limits, request.is_head()) {
                 Ok(Parse::Complete { head, len }) => break (head, len),
                 Ok(Parse::Partial) => match fill(server, &mut sbuf, server_timeout).await {
                     Ok(0) | Err(Failure::Closed) => {
-                        fail(client, trace, 502, Cause::ServerAbort).await;
+                        fail(client, trace, 502, (Cause::ServerAbort, Stage::Headers)).await;
                         return None;
                     }
                     Ok(_) => {}
                     Err(Failure::Timeout) => {
-                        fail(client, trace, 504, Cause::ServerTimeout).await;
+                        fail(client, trace, 504, (Cause::ServerTimeout, Stage::Headers)).await;
                         return None;
                     }
                 },
@@ -764,7 +732,7 @@ async fn response(
                         HeadError::TooLarge => 502,
                         _ => e.status(Side::Response),
                     };
-                    fail(client, trace, status, Cause::Proxy).await;
+                    fail(client, trace, status, (Cause::Proxy, Stage::Headers)).await;
                     return None;
                 }
             }

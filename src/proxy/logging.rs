@@ -63,9 +63,9 @@ struct Target {
     /// `len`: longer lines are cut (the newline is kept).
     max_len: usize,
     /// Messages less severe than this are not sent.
-    max_level: u8,
+    max_level: Severity,
     /// Messages less severe than this are raised to it.
-    min_level: Option<u8>,
+    min_level: Option<Severity>,
 }
 
 /// A proxy's (or the process's) log targets.
@@ -121,30 +121,25 @@ impl Sink {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         for t in &self.targets {
-            let mut level = severity as u8;
-            if level > t.max_level {
+            if severity as u8 > t.max_level as u8 {
                 continue;
             }
-            if let Some(min) = t.min_level {
-                level = level.min(min);
-            }
+            let severity = match t.min_level {
+                Some(min) if severity as u8 > min as u8 => min,
+                _ => severity,
+            };
+            let level = severity as u8;
             let pri = u32::from(t.facility) * 8 + u32::from(level);
             let mut line = match t.format {
-                Format::Local => format!(
-                    "<{pri}>{} {}[{}]: ",
-                    syslog::timestamp_at(now.as_secs()),
-                    self.tag,
-                    self.pid
-                ),
-                Format::Rfc3164 => format!(
-                    "<{pri}>{} {}{}[{}]: ",
-                    syslog::timestamp_at(now.as_secs()),
-                    self.hostname
-                        .as_deref()
-                        .map_or(String::new(), |h| format!("{h} ")),
-                    self.tag,
-                    self.pid
-                ),
+                Format::Local | Format::Rfc3164 => {
+                    // rfc3164 names the host when `log-send-hostname` gives one.
+                    let ident = match self.hostname.as_deref() {
+                        Some(h) if t.format == Format::Rfc3164 => format!("{h} {}", self.tag),
+                        _ => self.tag.clone(),
+                    };
+                    let stamp = syslog::timestamp_at(now.as_secs());
+                    syslog::format_line(t.facility, severity, &stamp, &ident, self.pid, "")
+                }
                 Format::Rfc5424 => format!(
                     "<{pri}>1 {} {} {} {} - - ",
                     iso_date(now),
@@ -202,8 +197,8 @@ fn target(t: &LogTarget) -> Option<Target> {
         facility,
         format: Format::parse(t.format.as_deref()),
         max_len: t.max_len.map_or(1024, |n| n as usize),
-        max_level: level(&t.max_level).map_or(7, |s| s as u8),
-        min_level: level(&t.min_level).map(|s| s as u8),
+        max_level: level(&t.max_level).unwrap_or(Severity::Debug),
+        min_level: level(&t.min_level),
     })
 }
 

@@ -314,6 +314,11 @@ impl Pool {
         }
     }
 
+    /// Streams in the backend now, those in its queue included (`%bc`).
+    pub(super) fn beconn(&self) -> u64 {
+        self.counters.current() + self.queued.load(Ordering::Relaxed)
+    }
+
     /// Whether a usable server is at its `maxconn`.
     fn any_full(&self) -> bool {
         self.members.iter().enumerate().any(|(i, m)| {
@@ -440,40 +445,29 @@ impl Pool {
         };
         let (active, backup) = (count(false), count(true));
         let who = format!("{}/{}", self.name, self.members[i].name);
-        let tell = |level: Level, severity: Severity, text: String| {
+        // The log may word a line differently from stderr.
+        let tell = |level: Level, severity: Severity, logged: &str, told: String| {
             if let Some(log) = &self.log {
-                log.send(severity, &text);
-            }
-            say(level, text);
-        };
-        let tell_twice = |level: Level, severity: Severity, logged: String, told: String| {
-            if let Some(log) = &self.log {
-                log.send(severity, &logged);
+                log.send(severity, logged);
             }
             say(level, told);
         };
         if up {
-            tell(
-                Level::Warning,
-                Severity::Notice,
-                format!(
-                    "Server {who} is UP, {why}. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue."
-                ),
+            let text = format!(
+                "Server {who} is UP, {why}. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue."
             );
+            tell(Level::Warning, Severity::Notice, &text, text.clone());
         } else {
-            tell(
-                Level::Warning,
-                Severity::Alert,
-                format!(
-                    "Server {who} is DOWN, {why}. {active} active and {backup} backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue."
-                ),
+            let text = format!(
+                "Server {who} is DOWN, {why}. {active} active and {backup} backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue."
             );
+            tell(Level::Warning, Severity::Alert, &text, text.clone());
             if active + backup == 0 {
                 // The log names the proxy without the quotes of stderr.
-                tell_twice(
+                tell(
                     Level::Alert,
                     Severity::Emerg,
-                    format!("{} {} has no server available!", self.kind, self.name),
+                    &format!("{} {} has no server available!", self.kind, self.name),
                     format!("{} '{}' has no server available!", self.kind, self.name),
                 );
             }

@@ -16,9 +16,8 @@ use super::drain::{Drain, Gate, Live, Ticket};
 use super::http::{self, HttpService};
 use super::http1::{Limits, ServerConn};
 use super::listener::{self, Listener};
-use super::log::{Cause, Stage};
 use super::logging::Sink;
-use super::pool::{Level, Pool, Taken};
+use super::pool::{Level, Pool};
 use super::statspage::{Entry, Registry, StatsPage};
 use super::trace::{Active, FrontLog, Origin, Trace};
 use super::tunnel;
@@ -500,11 +499,7 @@ async fn relay(
         && peer.is_some()
     {
         trace.frontend_conns(svc.counters.current());
-        let pool = &svc.pool;
-        trace.backend_conns(
-            pool.counters.current() + pool.queued.load(std::sync::atomic::Ordering::Relaxed),
-            0,
-        );
+        trace.backend_conns(svc.pool.beconn());
         log.done(trace);
     }
 }
@@ -523,36 +518,15 @@ async fn relay_traced(
             ..RequestView::default()
         })
     };
-    let lease = match pool.take(pick).await {
-        Taken::Lease(l, place) => {
-            trace.entry.backend_queue = place;
-            l
-        }
-        Taken::NoServer => {
-            trace.end(Cause::ServerAbort, Stage::Connect);
-            return;
-        }
-        Taken::QueueTimeout(place) => {
-            trace.entry.backend_queue = place;
-            trace.queued();
-            trace.end(Cause::ServerTimeout, Stage::Queue);
-            return;
-        }
+    let lease = match trace.took(pool.take(pick).await) {
+        Ok(lease) => lease,
+        Err((cause, stage)) => return trace.end(cause, stage),
     };
     trace.assigned(&pool.name, lease.server_name(), lease.addr);
-    let c = pool.connect(lease.addr).await;
-    trace.entry.counters.retries = u64::from(c.retries);
-    trace.entry.counters.redispatched = c.redispatched;
-    let Some(mut server) = c.stream else {
-        let cause = if c.timed_out {
-            Cause::ServerTimeout
-        } else {
-            Cause::ServerAbort
-        };
-        trace.end(cause, Stage::Connect);
-        return;
+    let mut server = match trace.tried(pool.connect(lease.addr).await) {
+        Ok(server) => server,
+        Err((cause, stage)) => return trace.end(cause, stage),
     };
-    trace.connected();
     let (up, down) = tunnel::relay(
         tokio::io::split(&mut client),
         server.split(),

@@ -7,11 +7,13 @@
 use super::http1::{HeaderList, RequestHead};
 use super::log::{self, Cause, Entry, LogFormat, Stage};
 use super::logging::Sink;
+use super::pool::{Connect, Lease, Taken};
 use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{CaptureKind, HaproxyConfig, LogOption, Proxy};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpStream;
 
 /// Connections open in the process (`%ac`).
 static ACTCONN: AtomicU64 = AtomicU64::new(0);
@@ -245,6 +247,38 @@ impl Trace {
         }
     }
 
+    /// What the backend's queue gave: the lease, its place in the queue
+    /// noted; else how the stream ends (no server, or `timeout queue`).
+    pub fn took(&mut self, taken: Taken) -> Result<Lease, (Cause, Stage)> {
+        match taken {
+            Taken::Lease(lease, place) => {
+                self.entry.backend_queue = place;
+                Ok(lease)
+            }
+            Taken::NoServer => Err((Cause::ServerAbort, Stage::Connect)),
+            Taken::QueueTimeout(place) => {
+                self.entry.backend_queue = place;
+                self.queued();
+                Err((Cause::ServerTimeout, Stage::Queue))
+            }
+        }
+    }
+
+    /// What connecting did (`%rc`, redispatch): the connection (the
+    /// connect time noted), else how the stream ends.
+    pub fn tried(&mut self, c: Connect) -> Result<TcpStream, (Cause, Stage)> {
+        self.entry.counters.retries = u64::from(c.retries);
+        self.entry.counters.redispatched = c.redispatched;
+        match c.stream {
+            Some(s) => {
+                self.connected();
+                Ok(s)
+            }
+            None if c.timed_out => Err((Cause::ServerTimeout, Stage::Connect)),
+            None => Err((Cause::ServerAbort, Stage::Connect)),
+        }
+    }
+
     /// Connected to the server.
     pub fn connected(&mut self) {
         self.entry.timers.connect = Some(self.ms());
@@ -276,9 +310,8 @@ impl Trace {
         self.entry.counters.feconn = fe;
     }
 
-    /// `%bc` (with the backend's queue) and `%sc`, read at the end.
-    pub fn backend_conns(&mut self, be: u64, srv: u64) {
+    /// `%bc`, read at the end.
+    pub fn backend_conns(&mut self, be: u64) {
         self.entry.counters.beconn = be;
-        self.entry.counters.srv_conn = srv;
     }
 }
