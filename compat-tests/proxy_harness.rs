@@ -131,40 +131,55 @@ pub fn http_backend(
     log: Arc<Mutex<Vec<Vec<u8>>>>,
     stop: Arc<AtomicBool>,
 ) -> u16 {
+    let flag = Arc::clone(&stop);
+    serve_each_connection(port, Duration::from_secs(30), stop, move |mut c| {
+        let mut pending = Vec::new();
+        while let Some(req) = read_request(&mut c, &mut pending) {
+            if flag.load(Ordering::Relaxed) {
+                break;
+            }
+            let head_only = req.starts_with(b"HEAD ");
+            log.lock().expect("log").push(req);
+            let body = format!("{name}\n");
+            let mut resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nX-Server: {name}\r\n\r\n",
+                body.len()
+            );
+            if !head_only {
+                resp.push_str(&body);
+            }
+            if c.write_all(resp.as_bytes()).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// Accepts on 127.0.0.1:`port` (0: any) for `life` at most, or until
+/// `stop` is set, and runs `serve` for each connection on a thread of its
+/// own (a blocking socket with a 3 s read timeout). Returns the port.
+pub fn serve_each_connection(
+    port: u16,
+    life: Duration,
+    stop: Arc<AtomicBool>,
+    serve: impl Fn(TcpStream) + Send + Sync + 'static,
+) -> u16 {
     let l = TcpListener::bind(("127.0.0.1", port)).expect("backend");
     let port = l.local_addr().expect("addr").port();
     l.set_nonblocking(true).expect("nonblocking");
+    let serve = Arc::new(serve);
     std::thread::spawn(move || {
         let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(30) && !stop.load(Ordering::Relaxed) {
-            let Ok((mut c, _)) = l.accept() else {
+        while t0.elapsed() < life && !stop.load(Ordering::Relaxed) {
+            let Ok((c, _)) = l.accept() else {
                 std::thread::sleep(Duration::from_millis(5));
                 continue;
             };
-            let log = Arc::clone(&log);
-            let stop = Arc::clone(&stop);
+            let serve = Arc::clone(&serve);
             std::thread::spawn(move || {
                 let _ = c.set_nonblocking(false);
                 let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
-                let mut pending = Vec::new();
-                while let Some(req) = read_request(&mut c, &mut pending) {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let head_only = req.starts_with(b"HEAD ");
-                    log.lock().expect("log").push(req);
-                    let body = format!("{name}\n");
-                    let mut resp = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nX-Server: {name}\r\n\r\n",
-                        body.len()
-                    );
-                    if !head_only {
-                        resp.push_str(&body);
-                    }
-                    if c.write_all(resp.as_bytes()).is_err() {
-                        break;
-                    }
-                }
+                serve(c);
             });
         }
     });

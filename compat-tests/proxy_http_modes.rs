@@ -6,13 +6,13 @@
 //! backend see must be the same through Pharos as through haproxy.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::{in_fresh_netns, read_request, start};
+use harness::{in_fresh_netns, read_request, serve_each_connection, start};
 
 const PORT: u16 = 18500;
 const CLOSE_PORT: u16 = 18501;
@@ -40,25 +40,12 @@ listen closing
 /// 100 first, an Upgrade gets a 101 and then an echo of every read; the
 /// rest a small 200. Records what it reads (head and body).
 fn backend(log: Arc<Mutex<Vec<String>>>) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("backend");
-    let port = l.local_addr().expect("addr").port();
-    l.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(30) {
-            let Ok((c, _)) = l.accept() else {
-                std::thread::sleep(Duration::from_millis(5));
-                continue;
-            };
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || serve(c, &log));
-        }
-    });
-    port
+    serve_each_connection(0, Duration::from_secs(30), Arc::default(), move |c| {
+        serve(c, &log)
+    })
 }
 
 fn serve(mut c: TcpStream, log: &Mutex<Vec<String>>) {
-    let _ = c.set_nonblocking(false);
     let _ = c.set_read_timeout(Some(Duration::from_secs(6)));
     let mut pending = Vec::new();
     let mut buf = [0u8; 4096];

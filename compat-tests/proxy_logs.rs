@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::{http_backend, in_fresh_netns, start};
+use harness::{http_backend, in_fresh_netns, serve_each_connection, start};
 
 const SYSLOG: u16 = 15514;
 const F1: u16 = 18300;
@@ -218,20 +218,11 @@ fn run(program: &'static [&'static str], tag: &str) -> Vec<String> {
         let got = receiver(Duration::from_secs(25));
         let s1 = http_backend("s1", 0, Arc::default(), Arc::new(AtomicBool::new(false)));
         // Accepts and never answers (the 504).
-        let slow = TcpListener::bind("127.0.0.1:0").expect("slow");
-        let slow_port = slow.local_addr().expect("addr").port();
         let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let h = Arc::clone(&held);
-        slow.set_nonblocking(true).expect("nonblocking");
-        std::thread::spawn(move || {
-            let t0 = Instant::now();
-            while t0.elapsed() < Duration::from_secs(25) {
-                match slow.accept() {
-                    Ok((c, _)) => h.lock().expect("held").push(c),
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
+        let slow_port =
+            serve_each_connection(0, Duration::from_secs(25), Arc::default(), move |c| {
+                held.lock().expect("held").push(c)
+            });
         // A port nobody listens on (connection refused).
         let dead = TcpListener::bind("127.0.0.1:0")
             .expect("dead")
@@ -374,35 +365,19 @@ const QUEUE: u16 = 18320;
 /// A server that answers after 700 ms; records the most connections it
 /// had at once.
 fn slow_backend(most: Arc<Mutex<(usize, usize)>>) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("slow backend");
-    let port = l.local_addr().expect("addr").port();
-    l.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(15) {
-            let Ok((mut c, _)) = l.accept() else {
-                std::thread::sleep(Duration::from_millis(5));
-                continue;
-            };
-            let most = Arc::clone(&most);
-            std::thread::spawn(move || {
-                let _ = c.set_nonblocking(false);
-                let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
-                let mut pending = Vec::new();
-                while harness::read_request(&mut c, &mut pending).is_some() {
-                    {
-                        let mut m = most.lock().expect("most");
-                        m.0 += 1;
-                        m.1 = m.1.max(m.0);
-                    }
-                    std::thread::sleep(Duration::from_millis(700));
-                    most.lock().expect("most").0 -= 1;
-                    let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
-                }
-            });
+    serve_each_connection(0, Duration::from_secs(15), Arc::default(), move |mut c| {
+        let mut pending = Vec::new();
+        while harness::read_request(&mut c, &mut pending).is_some() {
+            {
+                let mut m = most.lock().expect("most");
+                m.0 += 1;
+                m.1 = m.1.max(m.0);
+            }
+            std::thread::sleep(Duration::from_millis(700));
+            most.lock().expect("most").0 -= 1;
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
         }
-    });
-    port
+    })
 }
 
 /// Three clients 50 ms apart on a server with `maxconn 1`: the second

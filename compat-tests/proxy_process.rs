@@ -5,7 +5,7 @@
 //! refusal, and global `maxconn` holding back a third client.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::in_fresh_netns;
+use harness::{in_fresh_netns, serve_each_connection};
 
 const HAPROXY: &[&str] = &["haproxy"];
 const PHAROS: &[&str] = &[env!("CARGO_BIN_EXE_pharos"), "haproxy"];
@@ -94,33 +94,17 @@ fn lines(err: &Path) -> Vec<String> {
 /// A backend on 127.0.0.1 (any port) that waits `delay` after reading, then
 /// answers `ok <what it read>` and closes; counts its busiest moment.
 fn slow_backend(delay: Duration, busiest: Arc<AtomicUsize>) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("backend");
-    let port = l.local_addr().expect("addr").port();
-    l.set_nonblocking(true).expect("nonblocking");
     let now = Arc::new(AtomicUsize::new(0));
-    std::thread::spawn(move || {
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(30) {
-            let Ok((mut c, _)) = l.accept() else {
-                std::thread::sleep(Duration::from_millis(5));
-                continue;
-            };
-            let (now, busiest) = (Arc::clone(&now), Arc::clone(&busiest));
-            std::thread::spawn(move || {
-                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-                busiest.fetch_max(n, Ordering::SeqCst);
-                let _ = c.set_nonblocking(false);
-                let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
-                let mut buf = [0u8; 64];
-                let got = c.read(&mut buf).unwrap_or(0);
-                std::thread::sleep(delay);
-                let _ = c.write_all(b"ok ");
-                let _ = c.write_all(&buf[..got]);
-                now.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
-    });
-    port
+    serve_each_connection(0, Duration::from_secs(30), Arc::default(), move |mut c| {
+        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+        busiest.fetch_max(n, Ordering::SeqCst);
+        let mut buf = [0u8; 64];
+        let got = c.read(&mut buf).unwrap_or(0);
+        std::thread::sleep(delay);
+        let _ = c.write_all(b"ok ");
+        let _ = c.write_all(&buf[..got]);
+        now.fetch_sub(1, Ordering::SeqCst);
+    })
 }
 
 /// One client: sends `what`, returns what came back before EOF.
