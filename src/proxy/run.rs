@@ -60,7 +60,7 @@ struct TcpService {
 }
 
 /// A `mode http` frontend's settings (the frontend's, else its backend's).
-fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
+fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>, limits: Limits) -> HttpService {
     let t = |f: fn(&Proxy) -> Option<crate::model::Duration>| {
         f(front).or_else(|| f(back)).map(|d| d.to_std())
     };
@@ -71,7 +71,7 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
     };
     HttpService {
         pool,
-        limits: Limits::default(),
+        limits,
         forwardfor: front
             .options
             .forwardfor
@@ -125,7 +125,9 @@ struct Tally {
 
 /// The proxies of a configuration with their sockets bound, not serving yet.
 pub struct Bound {
-    services: Vec<(Listener, Service, Arc<Gate>)>,
+    /// The listeners of each acceptor thread (one list when shared).
+    shards: Vec<Vec<Opening>>,
+    threading: Threading,
     pools: Vec<(String, Arc<Pool>)>,
     tallies: Vec<Tally>,
     threads: usize,
@@ -138,7 +140,23 @@ pub struct Bound {
 /// before dropping privileges). `proxy_maxconn` (`-N`) limits frontends
 /// that set no `maxconn` of their own.
 pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, RunError> {
-    let mut services = Vec::new();
+    // `nbthread` as in haproxy (default: one per CPU).
+    let threads = cfg.global.nbthread.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| usize::try_from(n).unwrap_or(1),
+    );
+    let threading = Threading::from_env();
+    let acceptors = match threading {
+        Threading::PerThread => threads,
+        Threading::Shared => 1,
+    };
+    let mut shards: Vec<Vec<Opening>> = (0..acceptors).map(|_| Vec::new()).collect();
+    let t = &cfg.global.tune;
+    let limits = Limits {
+        bufsize: t.bufsize as usize,
+        maxrewrite: t.maxrewrite as usize,
+        max_hdr: t.http_maxhdr as usize,
+    };
     // One pool per backend, shared by the frontends that use it.
     let mut pools: Vec<(String, Arc<Pool>)> = Vec::new();
     let registry: Arc<OnceLock<Registry>> = Arc::default();
@@ -176,7 +194,7 @@ pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, Ru
                     .filter(|u| !u.dynamic)
                     .filter_map(|u| Some((u.cond.clone(), pool_of(cfg.backend(&u.target)?))))
                     .collect();
-                let mut svc = http_service(p, backend, pool);
+                let mut svc = http_service(p, backend, pool, limits);
                 svc.stats = p.stats.clone().filter(|s| s.enabled).map(|conf| StatsPage {
                     conf,
                     registry: Arc::clone(&registry),
@@ -205,10 +223,13 @@ pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, Ru
         gates.push((p.name.clone(), Arc::clone(&gate)));
         for b in &p.binds {
             for a in &b.addresses {
-                let ls = listener::bind(a, &b.options)
+                let per_thread = listener::bind_per_thread(a, &b.options, shards.len())
                     .map_err(|e| RunError::Bind(format!("Starting proxy {}: {e}", p.name)))?;
-                for l in ls {
-                    services.push((l, service.clone(), Arc::clone(&gate)));
+                for (shard, ls) in shards.iter_mut().zip(per_thread) {
+                    shard.extend(
+                        ls.into_iter()
+                            .map(|l| (l, service.clone(), Arc::clone(&gate))),
+                    );
                 }
             }
         }
@@ -259,13 +280,9 @@ pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, Ru
                 .map(|(_, pool)| Arc::clone(pool)),
         })
         .collect();
-    // `nbthread` as in haproxy (default: one per CPU).
-    let threads = cfg.global.nbthread.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |n| usize::try_from(n).unwrap_or(1),
-    );
     Ok(Bound {
-        services,
+        shards,
+        threading,
         pools,
         tallies,
         threads,
@@ -274,22 +291,113 @@ pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, Ru
     })
 }
 
+/// A bound listener, what it serves and the frontend's connection limit.
+type Opening = (Listener, Service, Arc<Gate>);
+
+/// How connections are spread over `nbthread` threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threading {
+    /// One tokio current-thread runtime per thread, each accepting on
+    /// sockets of its own (SO_REUSEPORT) and serving what it accepted, as
+    /// haproxy's threads do: no task ever moves between threads.
+    PerThread,
+    /// One tokio multi-thread runtime: every listener on it, tasks stolen
+    /// by idle workers.
+    Shared,
+}
+
+impl Threading {
+    /// `PHAROS_THREADING=shared` picks the work-stealing runtime (for
+    /// comparison); anything else, or nothing, one runtime per thread.
+    pub fn from_env() -> Threading {
+        match std::env::var("PHAROS_THREADING").as_deref() {
+            Ok("shared") => Threading::Shared,
+            _ => Threading::PerThread,
+        }
+    }
+}
+
+/// A current-thread runtime (one acceptor thread's, or everything's).
+fn current_thread() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// Starts an accept loop per listener on the current runtime.
+fn open(
+    openings: Vec<Opening>,
+    drain: &Arc<Drain>,
+) -> std::io::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut doors = Vec::with_capacity(openings.len());
+    for (l, service, gate) in openings {
+        doors.push((Door::new(l)?, service, gate));
+    }
+    Ok(doors
+        .into_iter()
+        .map(|(door, service, gate)| {
+            tokio::spawn(accept_loop(door, service, gate, Arc::clone(drain)))
+        })
+        .collect())
+}
+
+/// Stops accepting: the listeners are closed once this returns.
+async fn close(acceptors: Vec<tokio::task::JoinHandle<()>>) {
+    for a in &acceptors {
+        a.abort();
+    }
+    for a in acceptors {
+        let _ = a.await;
+    }
+}
+
+/// The other acceptor threads of `Threading::PerThread`: each runs its
+/// listeners until `closing` turns true, says so on `closed`, then serves
+/// its remaining connections until the process ends.
+fn spawn_acceptor_threads(
+    shards: Vec<Vec<Opening>>,
+    drain: &Arc<Drain>,
+    closing: &tokio::sync::watch::Receiver<bool>,
+    closed: &tokio::sync::mpsc::UnboundedSender<()>,
+) -> std::io::Result<usize> {
+    let mut started = 0;
+    for (i, shard) in shards.into_iter().enumerate() {
+        let rt = current_thread()?;
+        // The listeners join this thread's reactor: errors surface here.
+        let acceptors = {
+            let _in = rt.enter();
+            open(shard, drain)?
+        };
+        let mut closing = closing.clone();
+        let closed = closed.clone();
+        std::thread::Builder::new()
+            .name(format!("pharos-{}", i + 1))
+            .spawn(move || {
+                rt.block_on(async move {
+                    let _ = closing.wait_for(|c| *c).await;
+                    close(acceptors).await;
+                    let _ = closed.send(());
+                    std::future::pending::<()>().await;
+                })
+            })?;
+        started += 1;
+    }
+    Ok(started)
+}
+
 impl Bound {
     /// Serves until a hard stop, or until a soft stop has closed the
-    /// listeners and the last connection ended. Builds the runtime: call
+    /// listeners and the last connection ended. Builds the runtimes: call
     /// it after any fork.
     pub fn serve(self, ctl: Control) -> Result<Ended, RunError> {
-        // 1 thread runs everything on one current-thread runtime, more on
-        // a work-stealing pool.
-        let rt = if self.threads <= 1 {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?
-        } else {
-            tokio::runtime::Builder::new_multi_thread()
+        let mut shards = self.shards.into_iter();
+        let first = shards.next().unwrap_or_default();
+        let rt = match self.threading {
+            Threading::Shared if self.threads > 1 => tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(self.threads)
                 .enable_all()
-                .build()?
+                .build()?,
+            _ => current_thread()?,
         };
         let pid = std::process::id();
         let quiet = ctl.quiet;
@@ -299,20 +407,16 @@ impl Bound {
             }
         });
         let drain = Drain::new(ctl.maxconn);
+        let (closing_tx, closing) = tokio::sync::watch::channel(false);
+        let (closed_tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
+        let others = spawn_acceptor_threads(shards.collect(), &drain, &closing, &closed_tx)?;
+        let tallies = self.tallies;
+        let hard_stop_after = self.hard_stop_after;
         rt.block_on(async move {
             for (_, pool) in &self.pools {
                 pool.start_checks(Arc::clone(&say));
             }
-            let mut acceptors = Vec::new();
-            for (l, service, gate) in self.services {
-                let door = Door::new(l)?;
-                acceptors.push(tokio::spawn(accept_loop(
-                    door,
-                    service,
-                    gate,
-                    Arc::clone(&drain),
-                )));
-            }
+            let acceptors = open(first, &drain)?;
             start_cli(&self.cli.0, &self.cli.1)?;
             // Listening: systemd (`Type=notify`, `-Ws`) may go on.
             crate::daemon::sd_notify("READY=1");
@@ -325,31 +429,13 @@ impl Bound {
             }
             crate::daemon::sd_notify("STOPPING=1");
             // Soft stop: the ports are free for the new process at once.
-            for a in &acceptors {
-                a.abort();
+            let _ = closing_tx.send(true);
+            close(acceptors).await;
+            for _ in 0..others {
+                let _ = tokio::time::timeout(Duration::from_secs(1), closed.recv()).await;
             }
-            for a in acceptors {
-                let _ = a.await;
-            }
-            for t in &self.tallies {
-                let fe = t.front.as_ref().map_or(0, |g| g.accepted());
-                let be = t.back.as_ref().map_or(0, |p| p.counters.traffic().stot);
-                say(
-                    Level::Warning,
-                    format!(
-                        "Proxy {} stopped (cumulated conns: FE: {fe}, BE: {be}).",
-                        t.name
-                    ),
-                );
-            }
-            // haproxy 2.6 has an internal proxy of its own, stopped last.
-            say(
-                Level::Warning,
-                "Proxy <HTTPCLIENT> stopped (cumulated conns: FE: 0, BE: 0).".into(),
-            );
-            let deadline = self
-                .hard_stop_after
-                .map(|d| tokio::time::Instant::now() + d);
+            say_stopped(&tallies, &*say);
+            let deadline = hard_stop_after.map(|d| tokio::time::Instant::now() + d);
             loop {
                 if drain.live() == 0 {
                     return Ok(Ended::Soft);
@@ -358,27 +444,52 @@ impl Bound {
                     return Ok(Ended::Hard);
                 }
                 if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                    say(
-                        Level::Warning,
-                        "soft-stop running for too long, performing a hard-stop.".into(),
-                    );
-                    for t in &self.tallies {
-                        let left = t.front.as_ref().map_or(0, |g| g.current());
-                        if left > 0 {
-                            say(
-                                Level::Warning,
-                                format!(
-                                    "Proxy {} hard-stopped ({left} remaining conns will be closed).",
-                                    t.name
-                                ),
-                            );
-                        }
-                    }
+                    say_hard_stopped(&tallies, &*say);
                     return Ok(Ended::Soft);
                 }
                 let _ = tokio::time::timeout(Duration::from_millis(50), drain.idle()).await;
             }
         })
+    }
+}
+
+/// The soft stop's lines, once the listeners are closed.
+fn say_stopped(tallies: &[Tally], say: &(dyn Fn(Level, String) + Send + Sync)) {
+    for t in tallies {
+        let fe = t.front.as_ref().map_or(0, |g| g.accepted());
+        let be = t.back.as_ref().map_or(0, |p| p.counters.traffic().stot);
+        say(
+            Level::Warning,
+            format!(
+                "Proxy {} stopped (cumulated conns: FE: {fe}, BE: {be}).",
+                t.name
+            ),
+        );
+    }
+    // haproxy 2.6 has an internal proxy of its own, stopped last.
+    say(
+        Level::Warning,
+        "Proxy <HTTPCLIENT> stopped (cumulated conns: FE: 0, BE: 0).".into(),
+    );
+}
+
+/// `hard-stop-after` cut the soft stop short.
+fn say_hard_stopped(tallies: &[Tally], say: &(dyn Fn(Level, String) + Send + Sync)) {
+    say(
+        Level::Warning,
+        "soft-stop running for too long, performing a hard-stop.".into(),
+    );
+    for t in tallies {
+        let left = t.front.as_ref().map_or(0, |g| g.current());
+        if left > 0 {
+            say(
+                Level::Warning,
+                format!(
+                    "Proxy {} hard-stopped ({left} remaining conns will be closed).",
+                    t.name
+                ),
+            );
+        }
     }
 }
 
