@@ -316,42 +316,6 @@ fn seed_cookie_insert_indirect_nocache_matches_haproxy_needs_root() {
     assert_eq!(ours.2, theirs.2, "bytes at web2");
 }
 
-/// `Type=notify` units (packaging/systemd) wait for `READY=1` on
-/// `$NOTIFY_SOCKET`: Pharos sends it once it listens, and `STOPPING=1`.
-#[test]
-fn systemd_notify_ready_and_stopping_needs_root() {
-    let got = in_fresh_netns("sdn", |dir| {
-        let sock_path = dir.join("notify.sock");
-        let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).expect("bind");
-        sock.set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
-        let conf = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/quickstart/haproxy.cfg");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pharos"))
-            .args(["haproxy", "-Ws", "-f"])
-            .arg(&conf)
-            .env("NOTIFY_SOCKET", &sock_path)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let mut buf = [0u8; 64];
-        let ready = sock
-            .recv(&mut buf)
-            .map(|n| buf[..n].to_vec())
-            .unwrap_or_default();
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let stopping = sock
-            .recv(&mut buf)
-            .map(|n| buf[..n].to_vec())
-            .unwrap_or_default();
-        let _ = child.wait();
-        (ready, stopping)
-    });
-    assert_eq!(got.0, b"READY=1");
-    assert_eq!(got.1, b"STOPPING=1");
-}
-
 /// `tune.bufsize 4096`, `tune.maxrewrite 1024`, `tune.http.maxhdr 8`: a
 /// request head must fit in bufsize − maxrewrite and carry at most 8 fields.
 fn tune_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<String>) {

@@ -8,14 +8,14 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::{in_fresh_netns, serve_each_connection};
+use harness::{in_fresh_netns, serve_each_connection, wait_bounded};
 
 const HAPROXY: &[&str] = &["haproxy"];
 const PHAROS: &[&str] = &[env!("CARGO_BIN_EXE_pharos"), "haproxy"];
@@ -69,20 +69,6 @@ fn listeners(port: u16) -> Vec<i32> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Waits for `child` at most `limit`; kills it (by its pid) past that.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if let Ok(Some(s)) = child.try_wait() {
-            return Some(s);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
 
 /// stderr lines without the pid, and without the NOTICE lines that name

@@ -4,7 +4,7 @@
 
 pub mod acl;
 pub mod balance;
-mod cli;
+pub mod cli;
 pub mod cookie;
 pub mod counters;
 pub mod drain;
