@@ -16,6 +16,7 @@ pub mod log;
 mod logging;
 mod pool;
 pub mod rules;
+pub mod sample;
 pub mod run;
 pub mod stats;
 mod statspage;
