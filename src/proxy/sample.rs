@@ -14,6 +14,30 @@ use super::http1::{HeaderList, RequestHead};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 
+/// Where a client connection comes from and goes to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Addrs {
+    /// The client's address (`None` for a unix-socket client).
+    pub src: Option<SocketAddr>,
+    /// The address the client connected to.
+    pub dst: Option<SocketAddr>,
+    /// A unix-socket client: the listener's number.
+    pub unix: Option<u32>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context knowing the connection's addresses and the request.
+    pub fn of(addrs: &Addrs, request: &'a RequestHead) -> Ctx<'a> {
+        Ctx {
+            src: addrs.src,
+            dst: addrs.dst,
+            unix: addrs.unix,
+            request: Some(request),
+            ..Ctx::default()
+        }
+    }
+}
+
 /// What fetches read. Parts that do not exist where the expression runs
 /// (no response yet, no head at log time) are `None`.
 #[derive(Clone, Copy, Default)]
