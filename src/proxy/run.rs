@@ -82,6 +82,7 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>) -> HttpService {
             .originalto
             .clone()
             .or_else(|| back.options.originalto.clone()),
+        unix: http::unix_listeners(front),
         request_timeout: t(|p| p.timeouts.http_request),
         keep_alive_timeout: t(|p| p.timeouts.http_keep_alive),
         client_timeout: front.timeouts.client.map(|d| d.to_std()),

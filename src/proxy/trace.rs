@@ -10,10 +10,8 @@ use super::logging::Sink;
 use super::pool::{Connect, Lease, Taken};
 use super::sample::{self, Addrs, Ctx};
 use crate::daemon::syslog::Severity;
-use crate::model::Endpoint;
 use crate::model::haproxy::{CaptureKind, HaproxyConfig, LogOption, Proxy};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpStream;
@@ -58,9 +56,6 @@ pub(super) struct FrontLog {
     response_captures: Vec<(String, usize)>,
     /// `capture cookie NAME len N`.
     cookie: Option<(String, usize)>,
-    /// The frontend's unix listeners and their numbers (`%ci` = `unix`,
-    /// `%cp` = the number, counted over every listener as haproxy does).
-    unix: Vec<(PathBuf, u32)>,
 }
 
 impl FrontLog {
@@ -93,14 +88,9 @@ impl FrontLog {
             request_captures: captures(CaptureKind::RequestHeader),
             response_captures: captures(CaptureKind::ResponseHeader),
             cookie,
-            unix: unix_listeners(p),
         })
     }
 
-    /// The number of the unix listener bound at `path`.
-    pub fn unix_listener(&self, path: &Path) -> Option<u32> {
-        self.unix.iter().find(|(p, _)| p == path).map(|(_, id)| *id)
-    }
 
     /// Whether lines are written at accept time (`Connect from …`) rather
     /// than at the end of each stream.
@@ -223,30 +213,6 @@ fn capture_cookie(
         text.truncate(*len);
         Some(String::from_utf8_lossy(&text).into_owned())
     })
-}
-
-/// The unix listeners of `p` with their numbers: listeners are numbered
-/// from 1 in the order of the `bind` lines (one per address and port),
-/// unless `id` sets the number.
-fn unix_listeners(p: &Proxy) -> Vec<(PathBuf, u32)> {
-    let mut out = Vec::new();
-    let mut next = 1u32;
-    for b in &p.binds {
-        for a in &b.addresses {
-            let count = match a {
-                Endpoint::Inet {
-                    ports: Some((lo, hi)),
-                    ..
-                } => u32::from(hi.saturating_sub(*lo)) + 1,
-                _ => 1,
-            };
-            if let Endpoint::Unix { path } = a {
-                out.push((path.clone(), b.options.id.unwrap_or(next)));
-            }
-            next += count;
-        }
-    }
-    out
 }
 
 /// When a stream started (its timers count from there).
