@@ -60,7 +60,11 @@ fn named(name: &str, acls: &[Acl], ctx: &Ctx<'_>) -> bool {
         "TRUE" => return true,
         "FALSE" => return false,
         // A unix client has no address: not local.
-        "LOCALHOST" => return ctx.src.is_some_and(|a| sample::unmapped(a.ip()).is_loopback()),
+        "LOCALHOST" => {
+            return ctx
+                .src
+                .is_some_and(|a| sample::unmapped(a.ip()).is_loopback());
+        }
         _ => {}
     }
     let Some(h) = ctx.request else {

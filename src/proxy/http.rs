@@ -839,7 +839,14 @@ async fn response(
             }
             for (rules, acls) in edits.rules {
                 let status = head.status;
-                rules::on_response(rules, acls, request, &edits.addrs, status, head.headers_mut());
+                rules::on_response(
+                    rules,
+                    acls,
+                    request,
+                    &edits.addrs,
+                    status,
+                    head.headers_mut(),
+                );
             }
         }
         if let Some((p, chosen, req, now)) = edits.cookie {

@@ -27,7 +27,9 @@ pub enum Verdict {
 
 /// Whether a rule's condition holds.
 fn applies(rule: &HttpRule, acls: &[Acl], ctx: &Ctx<'_>) -> bool {
-    rule.cond.as_ref().is_none_or(|c| acl::eval_in(c, acls, ctx))
+    rule.cond
+        .as_ref()
+        .is_none_or(|c| acl::eval_in(c, acls, ctx))
 }
 
 /// Runs the `http-request` rules over `head` in order.

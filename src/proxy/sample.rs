@@ -345,8 +345,7 @@ fn field(text: &[u8], n: i64, seps: &[u8], count: usize) -> Option<Vec<u8>> {
 
 /// Standard base64 with padding.
 fn base64(data: &[u8]) -> Vec<u8> {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let b = [
@@ -473,15 +472,21 @@ mod tests {
         };
         let x = |v: &str| String::from_utf8(expand(v, &ctx)).expect("utf-8");
         assert_eq!(
-            x("%[src_port] %[dst]:%[dst_port] %[path] %[url] %[query] %[method] %[base] %[req.cook(SESS)] %[ssl_fc]"),
+            x(
+                "%[src_port] %[dst]:%[dst_port] %[path] %[url] %[query] %[method] %[base] %[req.cook(SESS)] %[ssl_fc]"
+            ),
             "58222 127.0.0.1:18400 /p/a /p/a?q=1&r q=1&r GET WwW.Ex/p/a zz 0"
         );
         assert_eq!(
-            x("%[req.hdr(host),upper] %[req.hdr(host),base64] %[req.hdr(host),hex] %[req.hdr(x-f),field(2,:)] %[req.hdr(x-none)]"),
+            x(
+                "%[req.hdr(host),upper] %[req.hdr(host),base64] %[req.hdr(host),hex] %[req.hdr(x-f),field(2,:)] %[req.hdr(x-none)]"
+            ),
             "WWW.EX V3dXLkV4 5777572E4578 b "
         );
         assert_eq!(
-            x("%[req.hdr(x-m)] %[req.hdr(x-m,1)] %[req.hdr(x-m,-1)] %[hdr(x-m,2)] %[req.hdr(x-m,9)]"),
+            x(
+                "%[req.hdr(x-m)] %[req.hdr(x-m,1)] %[req.hdr(x-m,-1)] %[hdr(x-m,2)] %[req.hdr(x-m,9)]"
+            ),
             "c a c b "
         );
         assert_eq!(x("  a   b  %[src]  c "), "  a   b  127.0.0.1  c ");
@@ -526,11 +531,7 @@ mod tests {
         let pairs: Vec<_> = crumbs(b"a=1, SESS=\"x;y\" ;b ; c= 3").collect();
         assert_eq!(
             pairs,
-            [
-                (&b"a"[..], &b"1"[..]),
-                (b"SESS", b"\"x;y\""),
-                (b"c", b"3")
-            ]
+            [(&b"a"[..], &b"1"[..]), (b"SESS", b"\"x;y\""), (b"c", b"3")]
         );
     }
 }

@@ -91,7 +91,6 @@ impl FrontLog {
         })
     }
 
-
     /// Whether lines are written at accept time (`Connect from …`) rather
     /// than at the end of each stream.
     pub fn at_accept(&self) -> bool {
