@@ -377,7 +377,7 @@ pub fn expand(value: &str, ctx: &Ctx<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + 16);
     let mut rest = value;
     while let Some(i) = rest.find('%') {
-        out.extend_from_slice(rest[..i].as_bytes());
+        out.extend_from_slice(&rest.as_bytes()[..i]);
         let after = &rest[i + 1..];
         // `%{…}` options mean nothing in a header value.
         let after = match after.strip_prefix('{') {
