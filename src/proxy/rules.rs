@@ -13,6 +13,7 @@ use super::errors;
 use super::http1::{HeaderList, RequestHead};
 use super::sample::{self, Addrs, Ctx};
 use crate::model::haproxy::{Acl, HttpAction, HttpRule, NameMatch};
+use std::borrow::Cow;
 
 /// What the request rules decided.
 #[derive(Debug, PartialEq, Eq)]
@@ -69,11 +70,12 @@ pub fn on_request(
                         } else {
                             uri
                         };
-                        let mut t = to.strip_suffix(b"/").unwrap_or(&to).to_vec();
+                        let keep = to.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+                        let mut t = to[..keep].to_vec();
                         t.extend_from_slice(uri);
                         t
                     }
-                    _ => to,
+                    _ => to.into_owned(),
                 };
                 let mut out = format!(
                     "HTTP/1.1 {} {}\r\ncontent-length: 0\r\nlocation: ",
@@ -153,17 +155,17 @@ pub fn on_response(
 
 /// The value a set-header/add-header writes, its expressions evaluated
 /// before the fields change.
-fn value_of(action: &HttpAction, ctx: &Ctx<'_>) -> Vec<u8> {
+fn value_of<'a>(action: &'a HttpAction, ctx: &Ctx<'_>) -> Cow<'a, [u8]> {
     match action {
         HttpAction::SetHeader { value, .. } | HttpAction::AddHeader { value, .. } => {
             sample::expand(value, ctx)
         }
-        _ => Vec::new(),
+        _ => Cow::Borrowed(&[]),
     }
 }
 
 /// The header actions (`value`: the one `value_of` gave).
-fn edit(fields: &mut HeaderList, action: &HttpAction, value: Vec<u8>) {
+fn edit(fields: &mut HeaderList, action: &HttpAction, value: Cow<'_, [u8]>) {
     match action {
         HttpAction::SetHeader { name, .. } => {
             fields.remove(name);

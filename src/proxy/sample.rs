@@ -11,6 +11,7 @@
 //! Unknown names are refused when the configuration is read.
 
 use super::http1::{HeaderList, RequestHead};
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 
@@ -370,9 +371,9 @@ fn base64(data: &[u8]) -> Vec<u8> {
 /// else stays as written (spaces included). Of the other `%x` log
 /// variables, the addresses (`%ci %cp %fi %fp`) and `%H` are known here;
 /// the rest give nothing.
-pub fn expand(value: &str, ctx: &Ctx<'_>) -> Vec<u8> {
+pub fn expand<'v>(value: &'v str, ctx: &Ctx<'_>) -> Cow<'v, [u8]> {
     if !value.contains('%') {
-        return value.as_bytes().to_vec();
+        return Cow::Borrowed(value.as_bytes());
     }
     let mut out = Vec::with_capacity(value.len() + 16);
     let mut rest = value;
@@ -404,7 +405,7 @@ pub fn expand(value: &str, ctx: &Ctx<'_>) -> Vec<u8> {
         }
     }
     out.extend_from_slice(rest.as_bytes());
-    out
+    Cow::Owned(out)
 }
 
 /// The log variables a header value may use that a rule knows.
@@ -470,7 +471,7 @@ mod tests {
             request: Some(&h),
             ..Ctx::default()
         };
-        let x = |v: &str| String::from_utf8(expand(v, &ctx)).expect("utf-8");
+        let x = |v: &str| String::from_utf8(expand(v, &ctx).into_owned()).expect("utf-8");
         assert_eq!(
             x(
                 "%[src_port] %[dst]:%[dst_port] %[path] %[url] %[query] %[method] %[base] %[req.cook(SESS)] %[ssl_fc]"
@@ -503,7 +504,10 @@ mod tests {
             request: Some(&h),
             ..Ctx::default()
         };
-        assert_eq!(expand("%ci:%cp [%[src]] %[dst_port]", &unix), b"unix:2 [] ");
+        assert_eq!(
+            &*expand("%ci:%cp [%[src]] %[dst_port]", &unix),
+            b"unix:2 [] "
+        );
     }
 
     #[test]
