@@ -1,6 +1,7 @@
 //! ACLs and conditions over a request, sans-IO, for the fetches operators
-//! use most: `path`, `url`, `base`, `hdr(NAME)`, `method`, `src`, `req.ver`
-//! with haproxy's match suffixes (`_beg`, `_end`, `_sub`, `_dir`, `_dom`,
+//! use most: `path`, `url`, `base`, `query`, `hdr(NAME)`, `req.fhdr`,
+//! `req.cook`, `method`, `src`, `dst`, `req.ver` (`sample` fetches them,
+//! as it does for `%[…]`) with haproxy's match suffixes (`_beg`, `_end`, `_sub`, `_dir`, `_dom`,
 //! `_len`, `_reg` is not evaluated), `-i`, `-m METHOD`, the `lower`/`upper`
 //! converters, and the predefined ACLs (`TRUE`, `FALSE`, `HTTP`,
 //! `HTTP_1.0`, `HTTP_1.1`, `METH_*`, `LOCALHOST`, `HTTP_URL_ABS`,
