@@ -55,6 +55,7 @@ listen except
   bind 127.0.0.1:{EXCEPT}
   bind 198.51.100.10:{EXCEPT}
   option originalto except 127.0.0.0/8 header X-Dst
+  http-request set-header X-Here \"%[dst]:%[dst_port] %fi:%fp\" if {{ dst_port {EXCEPT} }}
   server s1 127.0.0.1:{backend}
 listen fmt
   bind 127.0.0.1:{FMT}

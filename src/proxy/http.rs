@@ -192,11 +192,11 @@ enum Next {
 /// The whole life of one TCP client connection.
 pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpService>) {
     let _ = client.set_nodelay(true);
-    // The local address is read only when something shows it.
-    let shown = svc.log.is_some() || svc.originalto.is_some();
+    // The local address: the logs, `option originalto`, and any rule or
+    // ACL reading `dst` may want it (one getsockname per connection).
     let addrs = Addrs {
         src: Some(peer),
-        dst: shown.then(|| client.local_addr().ok()).flatten(),
+        dst: client.local_addr().ok(),
         unix: None,
     };
     serve(client, addrs, svc).await;
