@@ -1,13 +1,15 @@
 //! One HTTP/1 client connection through the proxy, first cut: requests
 //! are read with `http1::RequestHead`, balanced one by one over the
 //! backend (as haproxy balances each request of a keep-alive connection),
-//! given `X-Forwarded-For` when `option forwardfor` says so, written to the
+//! given `X-Forwarded-For`/`X-Original-To` when `option forwardfor`/
+//! `option originalto` say so, written to the
 //! server as haproxy writes them (names lower-cased, its Connection rules),
 //! bodies relayed by their framing (chunked bodies re-chunked), responses
 //! written back with haproxy's client-side Connection rules. An idle server
 //! connection is kept per server for the next request of this client
 //! (`http-reuse safe`). Malformed requests get haproxy's built-in 400 and
-//! the connection closes; a server that fails gets 502/503/504.
+//! the connection closes; a server that fails gets 502/503/504. Clients
+//! come over TCP or a unix socket (which has no address to forward).
 
 use super::acl;
 use super::balance::RequestView;
@@ -21,16 +23,19 @@ use super::http1::{
 use super::log::{self, Cause, CookieSet, Stage};
 use super::pool::Pool;
 use super::rules::{self, Verdict};
+use super::sample::{Addrs, Ctx, unmapped};
 use super::statspage::StatsPage;
 use super::trace::{Active, FrontLog, Origin, Trace};
 use super::tunnel;
-use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule};
+use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule, OriginalTo, Proxy};
+use crate::model::{Endpoint, Prefix};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
 
 /// What a `mode http` frontend needs for its sessions.
 pub(super) struct HttpService {
@@ -48,6 +53,10 @@ pub(super) struct HttpService {
     pub stats: Option<StatsPage>,
     pub limits: Limits,
     pub forwardfor: Option<ForwardFor>,
+    pub originalto: Option<OriginalTo>,
+    /// The frontend's unix listeners and their numbers (`%ci` = `unix`,
+    /// `%cp` = the number, counted over every listener as haproxy does).
+    pub unix: Vec<(PathBuf, u32)>,
     /// `timeout http-request` (else `timeout client`) for a request head.
     pub request_timeout: Option<Duration>,
     /// `timeout http-keep-alive` (else the request timeout) between requests.
@@ -64,11 +73,37 @@ pub(super) struct HttpService {
     pub log: Option<Arc<FrontLog>>,
 }
 
+/// A stream a session reads without a bounce buffer: a TCP or unix socket.
+pub(super) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {
+    /// Resolves once a read may succeed.
+    fn readable(&self) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// Reads what is there into the spare room of `buf`.
+    fn try_read_buf(&self, buf: &mut Vec<u8>) -> std::io::Result<usize>;
+}
+
+impl Stream for TcpStream {
+    fn readable(&self) -> impl Future<Output = std::io::Result<()>> + Send {
+        TcpStream::readable(self)
+    }
+    fn try_read_buf(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        TcpStream::try_read_buf(self, buf)
+    }
+}
+
+impl Stream for UnixStream {
+    fn readable(&self) -> impl Future<Output = std::io::Result<()>> + Send {
+        UnixStream::readable(self)
+    }
+    fn try_read_buf(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        UnixStream::try_read_buf(self, buf)
+    }
+}
+
 /// Reads more bytes into `buf` within `limit`; Ok(0) at EOF, Err on timeout
 /// or error. Room is only made once bytes are there: a connection that
 /// never sent anything holds no buffer.
 async fn fill(
-    s: &mut TcpStream,
+    s: &mut impl Stream,
     buf: &mut Vec<u8>,
     limit: Option<Duration>,
 ) -> Result<usize, Failure> {
@@ -100,7 +135,7 @@ enum Failure {
 }
 
 /// Sends a built-in page and closes; its size as the log counts it.
-async fn reply(client: &mut TcpStream, status: u16) -> u64 {
+async fn reply(client: &mut (impl AsyncWrite + Unpin), status: u16) -> u64 {
     let mut sent = 0;
     if let Some(b) = errors::builtin(status) {
         let raw = b.raw();
@@ -114,7 +149,7 @@ async fn reply(client: &mut TcpStream, status: u16) -> u64 {
 
 /// Ends the stream on haproxy's page for `status`, for `cause` at `stage`.
 async fn fail(
-    client: &mut TcpStream,
+    client: &mut (impl AsyncWrite + Unpin),
     trace: &mut Trace,
     status: u16,
     (cause, stage): (Cause, Stage),
@@ -134,10 +169,9 @@ fn logged_size(message: &[u8]) -> u64 {
 }
 
 /// One client connection's state between its requests.
-struct Conn {
-    client: TcpStream,
-    peer: SocketAddr,
-    local: Option<SocketAddr>,
+struct Conn<C> {
+    client: C,
+    addrs: Addrs,
     /// Bytes read from the client and not used yet.
     buf: Vec<u8>,
     /// Idle server connections kept for the next request (`http-reuse safe`).
@@ -155,23 +189,74 @@ enum Next {
     Silent,
 }
 
-/// The whole life of one client connection.
+/// The whole life of one TCP client connection.
 pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpService>) {
     let _ = client.set_nodelay(true);
+    // The local address: the logs, `option originalto`, and any rule or
+    // ACL reading `dst` may want it (one getsockname per connection).
+    let addrs = Addrs {
+        src: Some(peer),
+        dst: client.local_addr().ok(),
+        unix: None,
+    };
+    serve(client, addrs, svc).await;
+}
+
+/// The whole life of one unix-socket client connection: no addresses;
+/// the log names the listener (`unix:N`).
+pub(super) async fn session_unix(client: UnixStream, svc: Arc<HttpService>) {
+    let path = client.local_addr().ok();
+    let id = path.as_ref().and_then(|a| a.as_pathname()).and_then(|p| {
+        svc.unix
+            .iter()
+            .find(|(bound, _)| bound == p)
+            .map(|(_, id)| *id)
+    });
+    let addrs = Addrs {
+        unix: Some(id.unwrap_or(0)),
+        ..Addrs::default()
+    };
+    serve(client, addrs, svc).await;
+}
+
+/// The unix listeners of `p` with their numbers: listeners are numbered
+/// from 1 in the order of the `bind` lines (one per address and port),
+/// unless `id` sets the number.
+pub(super) fn unix_listeners(p: &Proxy) -> Vec<(PathBuf, u32)> {
+    let mut out = Vec::new();
+    let mut next = 1u32;
+    for b in &p.binds {
+        for a in &b.addresses {
+            let count = match a {
+                Endpoint::Inet {
+                    ports: Some((lo, hi)),
+                    ..
+                } => u32::from(hi.saturating_sub(*lo)) + 1,
+                _ => 1,
+            };
+            if let Endpoint::Unix { path } = a {
+                out.push((path.clone(), b.options.id.unwrap_or(next)));
+            }
+            next += count;
+        }
+    }
+    out
+}
+
+/// Serves the requests of one client connection.
+async fn serve<C: Stream>(client: C, addrs: Addrs, svc: Arc<HttpService>) {
     let _active = Active::new();
     let _session = Session::new(&svc.counters);
     let log = svc.log.as_deref();
-    let local = log.and_then(|_| client.local_addr().ok());
     let mut conn = Conn {
         client,
-        peer,
-        local,
+        addrs,
         buf: Vec::new(),
         idle: HashMap::new(),
     };
     // Only a frontend that logs reads the clocks for its streams.
-    let new_trace = |conn: &Conn| match log {
-        Some(_) => Trace::start(Origin::now(), &svc.frontend, true, conn.peer, conn.local),
+    let new_trace = |conn: &Conn<C>| match log {
+        Some(_) => Trace::begin(Origin::now(), &svc.frontend, true, &conn.addrs),
         None => Trace::off(),
     };
     if let Some(log) = log {
@@ -220,7 +305,7 @@ fn head_limit(svc: &HttpService, first: bool) -> Option<Duration> {
 
 /// Writes a reply of ours (ready to send); whether the connection goes on.
 async fn answer(
-    conn: &mut Conn,
+    conn: &mut Conn<impl Stream>,
     trace: &mut Trace,
     bytes: Vec<u8>,
     keep: bool,
@@ -252,7 +337,7 @@ fn status_of(bytes: &[u8]) -> u16 {
 /// One request and its response.
 /// `expired`: the head's time ran out while waiting for its first byte.
 async fn exchange(
-    conn: &mut Conn,
+    conn: &mut Conn<impl Stream>,
     svc: &HttpService,
     trace: &mut Trace,
     first: bool,
@@ -267,8 +352,8 @@ async fn exchange(
 }
 
 /// Reads a request head; Err: how the connection ends instead.
-async fn read_head(
-    conn: &mut Conn,
+async fn read_head<C: Stream>(
+    conn: &mut Conn<C>,
     svc: &HttpService,
     trace: &mut Trace,
     first: bool,
@@ -279,7 +364,7 @@ async fn read_head(
     let mut expired = expired;
     // Nothing at all on a fresh connection is still a (bad) request for
     // the log (unless `dontlognull`); between requests it is not.
-    let silent = |conn: &Conn| {
+    let silent = |conn: &Conn<C>| {
         conn.buf.is_empty() && (!first || svc.log.as_ref().is_some_and(|l| l.dontlognull))
     };
     loop {
@@ -328,7 +413,7 @@ async fn read_head(
 
 /// One request, its head read: rules, the stats page, a server.
 async fn handle(
-    conn: &mut Conn,
+    conn: &mut Conn<impl Stream>,
     svc: &HttpService,
     trace: &mut Trace,
     mut head: RequestHead,
@@ -341,14 +426,11 @@ async fn handle(
     }
     conn.buf.drain(..len);
     svc.counters.request();
-    let peer = conn.peer;
-    if let Some(ff) = &svc.forwardfor {
-        add_forwarded_for(&mut head, ff, peer);
-    }
+    let addrs = conn.addrs;
     // Frontend rules, then the stats page, then the backend's rules
     // once it is chosen.
     if let Verdict::Reply { bytes, local } =
-        rules::on_request(&svc.http_request, &svc.acls, &mut head, peer.ip())
+        rules::on_request(&svc.http_request, &svc.acls, &mut head, &addrs)
     {
         let cause = if local { Cause::Local } else { Cause::Proxy };
         let keep = head.client_keep_alive();
@@ -356,7 +438,9 @@ async fn handle(
     }
     if let Some(page) = svc.stats.as_ref().filter(|p| p.wants(&head)) {
         let form = page.body(&head, &mut conn.buf, &mut conn.client).await;
-        let bytes = page.answer(&head, &form, &svc.acls, peer.ip());
+        // A unix client has no address: the page's ACLs see 0.0.0.0.
+        let src = addrs.src.map_or([0u8; 4].into(), |a| unmapped(a.ip()));
+        let bytes = page.answer(&head, &form, &svc.acls, src);
         // 401 and the admin form's 303 may keep the connection.
         let status = status_of(&bytes);
         let denied = status == 401 || status == 303;
@@ -372,16 +456,13 @@ async fn handle(
         let bytes = if denied { closing(bytes, keep) } else { bytes };
         return answer(conn, trace, bytes, keep, Cause::Local).await;
     }
-    let request = acl::Request {
-        head: &head,
-        src: peer.ip(),
-    };
+    let request = Ctx::of(&addrs, &head);
     let pool = svc
         .routes
         .iter()
         .find(|(cond, _)| {
             cond.as_ref()
-                .is_none_or(|c| acl::eval(c, &svc.acls, &request))
+                .is_none_or(|c| acl::eval_in(c, &svc.acls, &request))
         })
         .map_or(&svc.pool, |(_, p)| p);
     trace.backend(&pool.name);
@@ -393,13 +474,13 @@ async fn handle(
 /// The request goes to a server of `pool`: persistence, balancing, the
 /// backend's rules, the connection, the body, the response.
 async fn to_server(
-    conn: &mut Conn,
+    conn: &mut Conn<impl Stream>,
     svc: &HttpService,
     pool: &Arc<Pool>,
     mut head: RequestHead,
     trace: &mut Trace,
 ) -> Next {
-    let peer = conn.peer;
+    let addrs = conn.addrs;
     // A persistence cookie may name the server (and is taken out of
     // the request where haproxy takes it out).
     let now = std::time::SystemTime::now();
@@ -423,7 +504,7 @@ async fn to_server(
             direct.and_then(|i| pool.direct(i)).or_else(|| {
                 let header = |name: &str| head.headers().get(name);
                 pool.pick(&RequestView {
-                    src: Some(peer.ip()),
+                    src: addrs.src.map(|a| a.ip()),
                     uri: Some(head.uri()),
                     header: Some(&header),
                     key: None,
@@ -436,12 +517,22 @@ async fn to_server(
         Err(end) => return fail(&mut conn.client, trace, 503, end).await,
     };
     if let Verdict::Reply { bytes, local } =
-        rules::on_request(&pool.http_request, &pool.acls, &mut head, peer.ip())
+        rules::on_request(&pool.http_request, &pool.acls, &mut head, &addrs)
     {
         drop(lease);
         let cause = if local { Cause::Local } else { Cause::Proxy };
         let keep = head.client_keep_alive();
         return answer(conn, trace, closing(bytes, keep), keep, cause).await;
+    }
+    // After every rule, as haproxy adds them: the client's address, then
+    // the one it connected to, each a field of its own at the end.
+    if let Some(ff) = &svc.forwardfor
+        && !(ff.if_none && head.headers().get(&ff.header).is_some())
+    {
+        add_address(&mut head, &ff.header, ff.except, addrs.src);
+    }
+    if let Some(ot) = &svc.originalto {
+        add_address(&mut head, &ot.header, ot.except, addrs.dst);
     }
     let addr = lease.addr;
     trace.assigned(&pool.name, lease.server_name(), addr);
@@ -498,7 +589,7 @@ async fn to_server(
             (&pool.http_response[..], &pool.acls[..]),
             (&svc.http_response[..], &svc.acls[..]),
         ],
-        src: peer.ip(),
+        addrs,
         cookie: pool
             .persistence
             .as_ref()
@@ -523,7 +614,7 @@ async fn to_server(
         // Upgraded (101): bytes both ways until both sides are done.
         let idle = svc.tunnel_timeout;
         let (up, down) = tunnel::relay(
-            conn.client.split(),
+            tokio::io::split(&mut conn.client),
             server.split(),
             idle.or(svc.client_timeout),
             idle.or(server_timeout),
@@ -555,7 +646,7 @@ async fn to_server(
 /// final answer or a failure is for `response` (Some(false)); None when the
 /// client is gone. With what was read of the server past the 100.
 async fn interim(
-    conn: &mut Conn,
+    conn: &mut Conn<impl Stream>,
     server: &mut TcpStream,
     svc: &HttpService,
     timeout: Option<Duration>,
@@ -589,29 +680,29 @@ fn closing(mut bytes: Vec<u8>, keep_alive: bool) -> Vec<u8> {
     bytes
 }
 
-/// `option forwardfor [except NET] [header NAME] [if-none]`: the client's
-/// address as a header of its own, appended last.
-fn add_forwarded_for(head: &mut RequestHead, ff: &ForwardFor, peer: SocketAddr) {
-    let ip = match peer.ip() {
-        std::net::IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
-        v4 => v4,
-    };
-    if ff.except.is_some_and(|net| net.contains(ip)) {
+/// `option forwardfor` (the client's address) and `option originalto`
+/// (the address it connected to): `header: ADDR` appended last, unless the
+/// address is in the `except` network; nothing for a unix client.
+fn add_address(
+    head: &mut RequestHead,
+    header: &str,
+    except: Option<Prefix>,
+    addr: Option<SocketAddr>,
+) {
+    let Some(ip) = addr.map(|a| unmapped(a.ip())) else {
         return;
-    }
-    if ff.if_none && head.headers().get(&ff.header).is_some() {
+    };
+    if except.is_some_and(|net| net.contains(ip)) {
         return;
     }
     head.headers_mut()
-        .append(ff.header.as_bytes(), ip.to_string().as_bytes());
+        .append(header.as_bytes(), ip.to_string().as_bytes());
 }
 
 /// Relays a request body from `buf` (bytes already read) and the client;
 /// the size of its payload.
 async fn relay_body(
-    client: &mut TcpStream,
+    client: &mut impl Stream,
     server: &mut TcpStream,
     buf: &mut Vec<u8>,
     body: BodyLength,
@@ -679,7 +770,7 @@ fn reencode(
 /// The `http-response` rules to apply: the backend's, then the frontend's.
 struct ResponseEdits<'a> {
     rules: [(&'a [HttpRule], &'a [Acl]); 2],
-    src: std::net::IpAddr,
+    addrs: Addrs,
     /// Persistence: the settings, the server that answered, what the
     /// request carried, and the time both sides use.
     cookie: Option<(
@@ -703,7 +794,7 @@ struct Keep {
 /// Reads the response (1xx interim ones passed on first) and relays it.
 #[allow(clippy::too_many_arguments)]
 async fn response(
-    client: &mut TcpStream,
+    client: &mut (impl AsyncWrite + Unpin),
     server: &mut TcpStream,
     mut sbuf: Vec<u8>,
     request: &RequestHead,
@@ -747,7 +838,15 @@ async fn response(
                 log.response(trace, head.headers());
             }
             for (rules, acls) in edits.rules {
-                rules::on_response(rules, acls, request, edits.src, head.headers_mut());
+                let status = head.status;
+                rules::on_response(
+                    rules,
+                    acls,
+                    request,
+                    &edits.addrs,
+                    status,
+                    head.headers_mut(),
+                );
             }
         }
         if let Some((p, chosen, req, now)) = edits.cookie {

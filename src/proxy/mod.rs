@@ -17,6 +17,7 @@ mod logging;
 mod pool;
 pub mod rules;
 pub mod run;
+pub mod sample;
 pub mod stats;
 mod statspage;
 mod trace;

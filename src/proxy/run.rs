@@ -77,6 +77,12 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>, limits: Limits) ->
             .forwardfor
             .clone()
             .or_else(|| back.options.forwardfor.clone()),
+        originalto: front
+            .options
+            .originalto
+            .clone()
+            .or_else(|| back.options.originalto.clone()),
+        unix: http::unix_listeners(front),
         request_timeout: t(|p| p.timeouts.http_request),
         keep_alive_timeout: t(|p| p.timeouts.http_keep_alive),
         client_timeout: front.timeouts.client.map(|d| d.to_std()),
@@ -575,8 +581,7 @@ async fn serve_one(conn: Conn, service: Service, _live: Live) {
         }
         (Conn::Tcp(client, peer), Service::Http(svc)) => http::session(client, peer, svc).await,
         (Conn::Unix(client), Service::Tcp(svc)) => relay(client, None, None, svc).await,
-        // HTTP sessions read TCP streams only so far: the client is closed.
-        (Conn::Unix(_), Service::Http(_)) => {}
+        (Conn::Unix(client), Service::Http(svc)) => http::session_unix(client, svc).await,
     }
 }
 
