@@ -2,6 +2,7 @@
 //! generates itself, listeners, server pools, log lines, and the runtime
 //! (`run`) that serves the proxies of the model.
 
+mod accept;
 pub mod acl;
 pub mod balance;
 pub mod cli;
@@ -20,5 +21,6 @@ pub mod run;
 pub mod sample;
 pub mod stats;
 mod statspage;
+mod tcp;
 mod trace;
 mod tunnel;

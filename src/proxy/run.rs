@@ -1,37 +1,30 @@
-//! The proxy runtime, first cut: every `mode tcp` frontend/listen of the
-//! model accepts on its `bind` sockets and relays each connection to a
-//! server of its backend, chosen round-robin over the active servers
-//! (weights respected), with `timeout connect` for the connection,
-//! `retries` on the same server (`option redispatch`: the last elsewhere), and `timeout client`/`timeout server` as
-//! idle limits on each direction; `mode http` ones run `http::session`.
-//! `nbthread` 1 runs on one tokio current-thread runtime; more (the
-//! default is one per CPU, as haproxy) on tokio's multi-thread scheduler.
-//! `bind` opens the sockets first (the command line then drops privileges,
-//! daemonizes and signals old processes), `Bound::serve` runs until a hard
-//! stop, or a soft stop once the last connection ended (`drain`).
+//! The proxy runtime: `bind` opens every listener of the model's
+//! frontends/listens and builds their services — `mode tcp` relays
+//! (`tcp`), `mode http` streams (`http`), each over the pool of its backend
+//! — before the command line drops privileges, daemonizes and signals old
+//! processes; `Bound::serve` then accepts (`accept`: `nbthread` threads,
+//! one current-thread runtime each, or one work-stealing runtime) until a
+//! hard stop, or a soft stop once the last connection ended (`drain`).
 
-use super::balance::RequestView;
-use super::counters::{Counters, Session};
-use super::drain::{Drain, Gate, Live, Ticket};
+pub use super::accept::Threading;
+use super::accept::{Opening, close, current_thread, open, spawn_acceptor_threads};
+use super::counters::Counters;
+use super::drain::{Drain, Gate};
 use super::http::{self, HttpService};
 use super::http1::{Limits, ServerConn};
-use super::listener::{self, Listener};
+use super::listener;
 use super::logging::Sink;
 use super::pool::{Level, Pool};
 use super::statspage::{Entry, Registry, StatsPage};
-use super::trace::{Active, FrontLog, Origin, Trace};
-use super::tunnel;
+use super::tcp::TcpService;
+use super::trace::FrontLog;
 use crate::model::haproxy::{
     HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind, StatsSocket,
 };
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpStream, UnixStream};
 
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]
@@ -44,19 +37,9 @@ pub enum RunError {
 
 /// What a listener serves.
 #[derive(Clone)]
-enum Service {
+pub(super) enum Service {
     Tcp(Arc<TcpService>),
     Http(Arc<HttpService>),
-}
-
-/// A `mode tcp` frontend.
-struct TcpService {
-    frontend: String,
-    pool: Arc<Pool>,
-    /// `timeout client`.
-    client_idle: Option<Duration>,
-    counters: Arc<Counters>,
-    log: Option<FrontLog>,
 }
 
 /// A `mode http` frontend's settings (the frontend's, else its backend's).
@@ -297,100 +280,6 @@ pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, Ru
     })
 }
 
-/// A bound listener, what it serves and the frontend's connection limit.
-type Opening = (Listener, Service, Arc<Gate>);
-
-/// How connections are spread over `nbthread` threads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Threading {
-    /// One tokio current-thread runtime per thread, each accepting on
-    /// sockets of its own (SO_REUSEPORT) and serving what it accepted, as
-    /// haproxy's threads do: no task ever moves between threads.
-    PerThread,
-    /// One tokio multi-thread runtime: every listener on it, tasks stolen
-    /// by idle workers.
-    Shared,
-}
-
-impl Threading {
-    /// `PHAROS_THREADING=shared` picks the work-stealing runtime (for
-    /// comparison); anything else, or nothing, one runtime per thread.
-    pub fn from_env() -> Threading {
-        match std::env::var("PHAROS_THREADING").as_deref() {
-            Ok("shared") => Threading::Shared,
-            _ => Threading::PerThread,
-        }
-    }
-}
-
-/// A current-thread runtime (one acceptor thread's, or everything's).
-fn current_thread() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-}
-
-/// Starts an accept loop per listener on the current runtime.
-fn open(
-    openings: Vec<Opening>,
-    drain: &Arc<Drain>,
-) -> std::io::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let mut doors = Vec::with_capacity(openings.len());
-    for (l, service, gate) in openings {
-        doors.push((Door::new(l)?, service, gate));
-    }
-    Ok(doors
-        .into_iter()
-        .map(|(door, service, gate)| {
-            tokio::spawn(accept_loop(door, service, gate, Arc::clone(drain)))
-        })
-        .collect())
-}
-
-/// Stops accepting: the listeners are closed once this returns.
-async fn close(acceptors: Vec<tokio::task::JoinHandle<()>>) {
-    for a in &acceptors {
-        a.abort();
-    }
-    for a in acceptors {
-        let _ = a.await;
-    }
-}
-
-/// The other acceptor threads of `Threading::PerThread`: each runs its
-/// listeners until `closing` turns true, says so on `closed`, then serves
-/// its remaining connections until the process ends.
-fn spawn_acceptor_threads(
-    shards: Vec<Vec<Opening>>,
-    drain: &Arc<Drain>,
-    closing: &tokio::sync::watch::Receiver<bool>,
-    closed: &tokio::sync::mpsc::UnboundedSender<()>,
-) -> std::io::Result<usize> {
-    let mut started = 0;
-    for (i, shard) in shards.into_iter().enumerate() {
-        let rt = current_thread()?;
-        // The listeners join this thread's reactor: errors surface here.
-        let acceptors = {
-            let _in = rt.enter();
-            open(shard, drain)?
-        };
-        let mut closing = closing.clone();
-        let closed = closed.clone();
-        std::thread::Builder::new()
-            .name(format!("pharos-{}", i + 1))
-            .spawn(move || {
-                rt.block_on(async move {
-                    let _ = closing.wait_for(|c| *c).await;
-                    close(acceptors).await;
-                    let _ = closed.send(());
-                    std::future::pending::<()>().await;
-                })
-            })?;
-        started += 1;
-    }
-    Ok(started)
-}
-
 impl Bound {
     /// Serves until a hard stop, or until a soft stop has closed the
     /// listeners and the last connection ended. Builds the runtimes: call
@@ -499,161 +388,8 @@ fn say_hard_stopped(tallies: &[Tally], say: &(dyn Fn(Level, String) + Send + Syn
     }
 }
 
-/// A listening socket in the runtime, watched for readiness so that a
-/// connection is accepted only once there is room for it.
-enum Door {
-    Tcp(AsyncFd<std::net::TcpListener>),
-    Unix(AsyncFd<std::os::unix::net::UnixListener>),
-}
-
-/// An accepted connection.
-enum Conn {
-    Tcp(TcpStream, std::net::SocketAddr),
-    Unix(UnixStream),
-}
-
-impl Door {
-    fn new(l: Listener) -> std::io::Result<Door> {
-        Ok(match l {
-            Listener::Tcp(l) => Door::Tcp(crate::daemon::sys::watch(l)?),
-            Listener::Unix(l) => Door::Unix(crate::daemon::sys::watch(l)?),
-        })
-    }
-
-    /// Waits for a pending connection, then for room (`Drain::admit`),
-    /// then accepts it. `Ok(None)`: another taker was faster, try again.
-    async fn accept(&self, drain: &Drain, gate: &Gate) -> std::io::Result<Option<(Conn, Ticket)>> {
-        let accepted = match self {
-            Door::Tcp(fd) => {
-                let mut ready = fd.readable().await?;
-                let ticket = drain.admit(gate).await;
-                match ready.try_io(|l| l.get_ref().accept()) {
-                    Ok(r) => {
-                        let (c, peer) = r?;
-                        c.set_nonblocking(true)?;
-                        Some((Conn::Tcp(TcpStream::from_std(c)?, peer), ticket))
-                    }
-                    Err(_would_block) => None,
-                }
-            }
-            Door::Unix(fd) => {
-                let mut ready = fd.readable().await?;
-                let ticket = drain.admit(gate).await;
-                match ready.try_io(|l| l.get_ref().accept()) {
-                    Ok(r) => {
-                        let (c, _) = r?;
-                        c.set_nonblocking(true)?;
-                        Some((Conn::Unix(UnixStream::from_std(c)?), ticket))
-                    }
-                    Err(_would_block) => None,
-                }
-            }
-        };
-        Ok(accepted)
-    }
-}
-
-/// Accepts while there is room under the limits: at the limit, pending
-/// clients stay in the kernel's backlog. Each connection is served on its
-/// own task, holding its `Live` guard.
-async fn accept_loop(door: Door, service: Service, gate: Arc<Gate>, drain: Arc<Drain>) {
-    loop {
-        match door.accept(&drain, &gate).await {
-            Ok(Some((conn, ticket))) => {
-                let live = drain.start(&gate, ticket);
-                tokio::spawn(serve_one(conn, service.clone(), live));
-            }
-            Ok(None) => {}
-            Err(_) => {
-                // Out of descriptors or an aborted handshake: try again shortly.
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
-}
-
-async fn serve_one(conn: Conn, service: Service, _live: Live) {
-    match (conn, service) {
-        (Conn::Tcp(client, peer), Service::Tcp(svc)) => {
-            let _ = client.set_nodelay(true);
-            let local = svc.log.as_ref().and_then(|_| client.local_addr().ok());
-            relay(client, Some(peer), local, svc).await;
-        }
-        (Conn::Tcp(client, peer), Service::Http(svc)) => http::session(client, peer, svc).await,
-        (Conn::Unix(client), Service::Tcp(svc)) => relay(client, None, None, svc).await,
-        (Conn::Unix(client), Service::Http(svc)) => http::session_unix(client, svc).await,
-    }
-}
-
 /// The `stats socket` listeners (the CLI), on the running runtime.
 fn start_cli(sockets: &[StatsSocket], registry: &Arc<OnceLock<Registry>>) -> Result<(), RunError> {
     super::cli::listen(sockets, registry)
         .map_err(|e| RunError::Bind(format!("Starting stats socket: {e}")))
-}
-
-/// One client connection (from `peer` when it is an IP client): connect
-/// to a server (`Pool::connect`), then copy both ways; when all tries fail
-/// the client is closed. Logged at the end with `option tcplog`.
-async fn relay(
-    client: impl AsyncRead + AsyncWrite + Unpin,
-    peer: Option<SocketAddr>,
-    local: Option<SocketAddr>,
-    svc: Arc<TcpService>,
-) {
-    let _active = Active::new();
-    let _session = Session::new(&svc.counters);
-    let mut trace = match (&svc.log, peer) {
-        (Some(log), Some(peer)) => {
-            let t = Trace::start(Origin::now(), &svc.frontend, false, peer, local);
-            log.accepted(&t);
-            t
-        }
-        _ => Trace::off(),
-    };
-    relay_traced(client, peer, &svc, &mut trace).await;
-    if let Some(log) = &svc.log
-        && peer.is_some()
-    {
-        trace.frontend_conns(svc.counters.current());
-        trace.backend_conns(svc.pool.beconn());
-        log.done(trace);
-    }
-}
-
-async fn relay_traced(
-    mut client: impl AsyncRead + AsyncWrite + Unpin,
-    peer: Option<SocketAddr>,
-    svc: &TcpService,
-    trace: &mut Trace,
-) {
-    let pool = &svc.pool;
-    let src = peer.map(|p| p.ip());
-    let pick = || {
-        pool.pick(&RequestView {
-            src,
-            ..RequestView::default()
-        })
-    };
-    let lease = match trace.took(pool.take(pick).await) {
-        Ok(lease) => lease,
-        Err((cause, stage)) => return trace.end(cause, stage),
-    };
-    trace.assigned(&pool.name, lease.server_name(), lease.addr);
-    let mut server = match trace.tried(pool.connect(lease.addr).await) {
-        Ok(server) => server,
-        Err((cause, stage)) => return trace.end(cause, stage),
-    };
-    let (up, down) = tunnel::relay(
-        tokio::io::split(&mut client),
-        server.split(),
-        svc.client_idle,
-        pool.server_timeout(),
-    )
-    .await;
-    trace.entry.bytes_in = up.bytes;
-    trace.entry.bytes_out = down.bytes;
-    if let Some((cause, stage)) = tunnel::ending(&up, &down) {
-        trace.end(cause, stage);
-    }
-    drop(lease);
 }
