@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::{http_backend, in_fresh_netns, serve_each_connection, start};
+use harness::{http_backend, in_fresh_netns, serve_each_connection, start, wait_bounded};
 
 const SYSLOG: u16 = 15514;
 const F1: u16 = 18300;
@@ -244,8 +244,13 @@ fn run(program: &'static [&'static str], tag: &str) -> Vec<String> {
             }
             wait_lines(&got, expected);
         }
-        let _ = proxy.kill();
-        let _ = proxy.wait();
+        // A soft stop logs a line per proxy (and haproxy's internal one).
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(proxy.id() as i32),
+            nix::sys::signal::Signal::SIGUSR1,
+        );
+        wait_bounded(&mut proxy, Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(200));
         let lines = got.lock().expect("log").clone();
         let mut lines: Vec<String> = lines.iter().map(|l| normalize(l)).collect();
         let n = startup.min(lines.len());
@@ -349,6 +354,12 @@ fn traffic_and_event_logs_match_haproxy_needs_root() {
             .iter()
             .any(|l| l.contains(" 504 ") && l.contains("sH--")),
         "the 504 line: {theirs:#?}"
+    );
+    assert!(
+        theirs
+            .iter()
+            .any(|l| l.ends_with("Proxy <HTTPCLIENT> stopped (cumulated conns: FE: 0, BE: 0).")),
+        "the soft stop's lines: {theirs:#?}"
     );
     for (i, (a, b)) in theirs.iter().zip(&ours).enumerate() {
         assert_eq!(b, a, "line {i}\nhaproxy: {theirs:#?}\npharos: {ours:#?}");

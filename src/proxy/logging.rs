@@ -73,7 +73,6 @@ pub(super) struct Sink {
     targets: Vec<Target>,
     tag: String,
     hostname: Option<String>,
-    pid: u32,
 }
 
 impl Sink {
@@ -87,6 +86,12 @@ impl Sink {
                 ProxyLog::Target(t) => lines.push(t),
             }
         }
+        Sink::new(cfg, &lines)
+    }
+
+    /// The global `log` targets (what haproxy's internal proxies log to).
+    pub fn for_global(cfg: &HaproxyConfig) -> Option<Sink> {
+        let lines: Vec<&LogTarget> = cfg.global.logs.iter().collect();
         Sink::new(cfg, &lines)
     }
 
@@ -111,7 +116,6 @@ impl Sink {
                 .clone()
                 .unwrap_or_else(|| "haproxy".into()),
             hostname,
-            pid: std::process::id(),
         })
     }
 
@@ -120,6 +124,8 @@ impl Sink {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
+        // Read now: a sink made before `-D` forks logs the child's pid.
+        let pid = std::process::id();
         for t in &self.targets {
             if severity as u8 > t.max_level as u8 {
                 continue;
@@ -138,14 +144,14 @@ impl Sink {
                         _ => self.tag.clone(),
                     };
                     let stamp = syslog::timestamp_at(now.as_secs());
-                    syslog::format_line(t.facility, severity, &stamp, &ident, self.pid, "")
+                    syslog::format_line(t.facility, severity, &stamp, &ident, pid, "")
                 }
                 Format::Rfc5424 => format!(
                     "<{pri}>1 {} {} {} {} - - ",
                     iso_date(now),
                     self.hostname.as_deref().unwrap_or("-"),
                     self.tag,
-                    self.pid
+                    pid
                 ),
                 Format::Raw => String::new(),
                 Format::Short => format!("<{level}>"),

@@ -18,6 +18,7 @@ use super::pool::{Level, Pool};
 use super::statspage::{Entry, Registry, StatsPage};
 use super::tcp::TcpService;
 use super::trace::FrontLog;
+use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{
     HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind, StatsSocket,
 };
@@ -110,6 +111,8 @@ struct Tally {
     name: String,
     front: Option<Arc<Gate>>,
     back: Option<Arc<Pool>>,
+    /// Where the proxy logs (the stop line goes there too).
+    log: Option<Sink>,
 }
 
 /// The proxies of a configuration with their sockets bound, not serving yet.
@@ -253,7 +256,7 @@ pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, Ru
         started: std::time::Instant::now(),
         entries,
     });
-    let tallies = cfg
+    let mut tallies = cfg
         .proxies
         .iter()
         .filter(|p| !p.disabled)
@@ -267,8 +270,13 @@ pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, Ru
                 .then(|| pools.iter().find(|(n, _)| *n == p.name))
                 .flatten()
                 .map(|(_, pool)| Arc::clone(pool)),
+            log: Sink::for_proxy(cfg, p),
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // haproxy stops the proxies that listen first, then the others (each
+    // group in the file's order), then its own.
+    tallies.sort_by_key(|t| t.front.is_none());
+    tallies.push(internal_tally(cfg));
     Ok(Bound {
         shards,
         threading,
@@ -348,24 +356,32 @@ impl Bound {
     }
 }
 
-/// The soft stop's lines, once the listeners are closed.
+/// haproxy 2.6 has an internal proxy of its own, stopped last; it logs
+/// to the global targets.
+fn internal_tally(cfg: &HaproxyConfig) -> Tally {
+    Tally {
+        name: "<HTTPCLIENT>".into(),
+        front: None,
+        back: None,
+        log: Sink::for_global(cfg),
+    }
+}
+
+/// The soft stop's lines, once the listeners are closed: on stderr and to
+/// each proxy's log.
 fn say_stopped(tallies: &[Tally], say: &(dyn Fn(Level, String) + Send + Sync)) {
     for t in tallies {
         let fe = t.front.as_ref().map_or(0, |g| g.accepted());
         let be = t.back.as_ref().map_or(0, |p| p.counters.traffic().stot);
-        say(
-            Level::Warning,
-            format!(
-                "Proxy {} stopped (cumulated conns: FE: {fe}, BE: {be}).",
-                t.name
-            ),
+        let text = format!(
+            "Proxy {} stopped (cumulated conns: FE: {fe}, BE: {be}).",
+            t.name
         );
+        if let Some(log) = &t.log {
+            log.send(Severity::Warning, &text);
+        }
+        say(Level::Warning, text);
     }
-    // haproxy 2.6 has an internal proxy of its own, stopped last.
-    say(
-        Level::Warning,
-        "Proxy <HTTPCLIENT> stopped (cumulated conns: FE: 0, BE: 0).".into(),
-    );
 }
 
 /// `hard-stop-after` cut the soft stop short.
