@@ -369,3 +369,43 @@ fn global_maxconn_holds_the_third_client_like_haproxy_needs_root() {
     );
     assert_eq!(maxconn(PHAROS, "hpr-mph"), theirs);
 }
+
+/// A port held by another socket (without SO_REUSEPORT) and an address the
+/// host does not have: each `bind` is named with its file and line, then
+/// the run stops.
+fn bind_failures(program: &'static [&'static str], tag: &str) -> (Option<i32>, Vec<String>) {
+    in_fresh_netns(tag, move |dir| {
+        let held = std::net::TcpListener::bind("127.0.0.1:18130").expect("hold the port");
+        let conf = dir.join("h.cfg");
+        let cfg = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend f\n  bind 127.0.0.1:18131\n  bind 127.0.0.1:18130\n  default_backend b\n\
+listen l\n  bind 203.0.113.99:80\n  server s 127.0.0.1:9\n\
+backend b\n  server s 127.0.0.1:9\n";
+        std::fs::write(&conf, cfg).expect("cfg");
+        let conf_s = conf.display().to_string();
+        let err = dir.join("err");
+        let mut p = spawn(program, &["-db", "-f", &conf_s], &err);
+        let status = wait_bounded(&mut p, Duration::from_secs(5));
+        drop(held);
+        let text: Vec<String> = lines(&err)
+            .into_iter()
+            .map(|l| l.replace(&conf_s, "CFG"))
+            .collect();
+        (status.and_then(|s| s.code()), text)
+    })
+}
+
+#[test]
+fn bind_failures_are_named_like_haproxy_needs_root() {
+    let theirs = bind_failures(HAPROXY, "hpr-bha");
+    assert_eq!(theirs.0, Some(1));
+    assert!(
+        theirs
+            .1
+            .iter()
+            .any(|l| l.contains("Binding [CFG:8] for frontend f")),
+        "{:?}",
+        theirs.1
+    );
+    assert_eq!(bind_failures(PHAROS, "hpr-bph"), theirs);
+}

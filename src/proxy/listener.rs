@@ -47,9 +47,9 @@ impl Listener {
 }
 
 /// Why a bind failed, in haproxy's words: `cannot bind socket (Address
-/// already in use) [0.0.0.0:80]`.
+/// already in use) for [0.0.0.0:80]`.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot bind socket ({reason}) [{addr}]")]
+#[error("cannot bind socket ({reason}) for [{addr}]")]
 pub struct BindError {
     pub reason: String,
     pub addr: String,
@@ -275,7 +275,7 @@ mod tests {
         let err = plain.err().expect("not a local address");
         assert_eq!(
             err.to_string(),
-            "cannot bind socket (Cannot assign requested address) [203.0.113.77:0]"
+            "cannot bind socket (Cannot assign requested address) for [203.0.113.77:0]"
         );
         opts.transparent = true;
         assert!(bind(&inet("203.0.113.77", (0, 0)), &opts).is_ok());

@@ -32,6 +32,10 @@ use std::time::Duration;
 pub enum RunError {
     #[error("{0}")]
     Bind(String),
+    /// Every `bind` that failed, as haproxy words each: `Binding [FILE:LINE]
+    /// for frontend NAME: cannot bind socket (REASON) for [ADDR]`.
+    #[error("{}", .0.join("\n"))]
+    Listeners(Vec<String>),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -131,7 +135,12 @@ pub struct Bound {
 /// Binds every listener of `cfg` (privileged ports need root: call this
 /// before dropping privileges). `proxy_maxconn` (`-N`) limits frontends
 /// that set no `maxconn` of their own.
-pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, RunError> {
+pub fn bind(
+    cfg: &HaproxyConfig,
+    sources: &crate::conf::SourceMap,
+    proxy_maxconn: Option<u32>,
+) -> Result<Bound, RunError> {
+    let mut failures = Vec::new();
     // `nbthread` as in haproxy (default: one per CPU).
     let threads = cfg.global.nbthread.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -215,8 +224,20 @@ pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, Ru
         gates.push((p.name.clone(), Arc::clone(&gate)));
         for b in &p.binds {
             for a in &b.addresses {
-                let per_thread = listener::bind_per_thread(a, &b.options, shards.len())
-                    .map_err(|e| RunError::Bind(format!("Starting proxy {}: {e}", p.name)))?;
+                let per_thread = match listener::bind_per_thread(a, &b.options, shards.len()) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let file = sources.path(crate::conf::FileId(p.file));
+                        failures.push(format!(
+                            "Binding [{}:{}] for {} {}: {e}",
+                            file.display(),
+                            b.line,
+                            p.kind.label(),
+                            p.name
+                        ));
+                        continue;
+                    }
+                };
                 for (shard, ls) in shards.iter_mut().zip(per_thread) {
                     shard.extend(
                         ls.into_iter()
@@ -225,6 +246,9 @@ pub fn bind(cfg: &HaproxyConfig, proxy_maxconn: Option<u32>) -> Result<Bound, Ru
                 }
             }
         }
+    }
+    if !failures.is_empty() {
+        return Err(RunError::Listeners(failures));
     }
     // Every proxy for the statistics, in the file's order.
     let entries = cfg

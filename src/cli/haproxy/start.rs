@@ -102,8 +102,20 @@ pub(super) fn serve(outcome: &Outcome, cmd: &CmdLine, console: &Console) -> i32 
             "[{argv0}.main()] Cannot raise FD limit to {want}, limit is {limit}."
         ));
     }
-    let bound = match crate::proxy::run::bind(cfg, cmd.proxy_maxconn.filter(|n| *n > 0)) {
+    let bound = match crate::proxy::run::bind(
+        cfg,
+        &outcome.sources,
+        cmd.proxy_maxconn.filter(|n| *n > 0),
+    ) {
         Ok(b) => b,
+        Err(crate::proxy::run::RunError::Listeners(failures)) => {
+            for f in &failures {
+                alert(f);
+            }
+            return alert(&format!(
+                "[{argv0}.main()] Some protocols failed to start their listeners! Exiting."
+            ));
+        }
         Err(e) => return alert(&e.to_string()),
     };
     let pidfile = cmd.pidfile.as_deref().or(g.pidfile.as_deref());
