@@ -416,6 +416,13 @@ impl Balancer {
         })
     }
 
+    /// The slow-start throttle in percent while a server warms up
+    /// (`show stat`'s `throttle`).
+    pub fn throttle(&self, id: ServerId) -> Option<u32> {
+        let s = self.servers.get(id.0)?;
+        (s.ramp < slowstart::FULL).then(|| s.ramp * 100 / slowstart::FULL)
+    }
+
     /// Connections currently counted on a server.
     pub fn served(&self, id: ServerId) -> Option<u32> {
         self.servers.get(id.0).map(|s| s.served)
