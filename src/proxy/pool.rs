@@ -193,6 +193,19 @@ impl Pool {
     /// the lease is dropped (leastconn counts it meanwhile).
     pub(super) fn pick(self: &Arc<Self>, req: &RequestView<'_>) -> Option<Lease> {
         let mut b = self.balancer.lock().ok()?;
+        if self.limited {
+            // Full servers are skipped whoever filled them.
+            for (i, m) in self
+                .members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.maxconn.is_some())
+            {
+                let load = u32::try_from(m.counters.current()).unwrap_or(u32::MAX);
+                let waiting = u32::try_from(self.queues.len(Some(i))).unwrap_or(u32::MAX);
+                b.set_load(ServerId(i), load, waiting);
+            }
+        }
         let id = b.pick(req)?;
         match self.members.get(id.0).and_then(|m| m.addr) {
             Some(addr) => {

@@ -83,6 +83,10 @@ struct Srv {
     ramp: u32,
     /// Connections handed out and not released.
     served: u32,
+    /// Sessions on the server however chosen (persistence too), and
+    /// requests waiting in its own queue, as the caller last told.
+    load: u32,
+    waiting: u32,
     /// haproxy's numeric server id (`id`, else the next free one).
     puid: u32,
 }
@@ -93,9 +97,10 @@ impl Srv {
         self.up && self.eweight > 0
     }
 
-    /// Below `maxconn` (queues are not modelled: a full server is skipped).
+    /// Below `maxconn` with nobody waiting for it (haproxy skips such
+    /// servers when balancing).
     fn has_room(&self) -> bool {
-        self.maxconn == 0 || self.served < self.maxconn
+        self.maxconn == 0 || (self.waiting == 0 && self.served.max(self.load) < self.maxconn)
     }
 }
 
@@ -227,6 +232,8 @@ impl Balancer {
                 imaxconn: s.params.maxconn.unwrap_or(0),
                 ramp: slowstart::FULL,
                 served: 0,
+                load: 0,
+                waiting: 0,
                 puid,
             })
             .collect();
@@ -357,6 +364,14 @@ impl Balancer {
         s.uweight = weight;
         self.reweigh(id.0);
         Ok(())
+    }
+
+    /// What server `id` holds besides the balancer's own count: all its
+    /// sessions and the requests waiting in its queue.
+    pub fn set_load(&mut self, id: ServerId, sessions: u32, waiting: u32) {
+        if let Some(s) = self.servers.get_mut(id.0) {
+            (s.load, s.waiting) = (sessions, waiting);
+        }
     }
 
     /// A slowstart step of server `id` (None: warmed up): its weight
