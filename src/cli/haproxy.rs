@@ -192,7 +192,7 @@ fn version_text() -> String {
     format!(
         "HAProxy version {} {RELEASE_DATE} - https://haproxy.org/\n\
 Status: Pharos {} (a Rust replacement reading haproxy 2.6 configurations).\n\
-Known bugs: maxqueue, slowstart, %[...] sample expressions and -W master-worker are not in this Pharos build yet.\n{}\n",
+Known bugs: %[...] sample expressions and -W master-worker are not in this Pharos build yet.\n{}\n",
         cond::VERSION,
         env!("CARGO_PKG_VERSION"),
         running_on()

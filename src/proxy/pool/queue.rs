@@ -6,8 +6,12 @@
 //! first. The counts are the statistics' `qcur`/`qmax`, the places the
 //! log's `%sq`/`%bq`.
 
+use super::{Lease, Pool};
+use crate::proxy::balance::RequestView;
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// The queues of one backend.
@@ -211,6 +215,134 @@ impl Drop for Ticket<'_> {
             }
         }
     }
+}
+
+impl Pool {
+    /// A server for one exchange, waiting in a queue while every candidate
+    /// is at its `maxconn` (at most `timeout queue`). `attempt` picks once
+    /// (persistence, else the balancer); a full server's turn passes to the
+    /// next one as haproxy's balancer skips full servers. A request bound to
+    /// one full server (a cookie, a hash) waits in that server's queue,
+    /// unless `maxqueue` wait there already: then, with `option redispatch`,
+    /// a cookie's request is balanced again, else it is refused at once.
+    pub(in crate::proxy) async fn take(
+        self: &Arc<Self>,
+        mut attempt: impl FnMut() -> Option<Lease>,
+    ) -> Taken {
+        if !self.limited {
+            return attempt().map_or(Taken::NoServer, |l| Taken::Lease(l, Place::default()));
+        }
+        let deadline =
+            tokio::time::Instant::now() + self.queue_timeout.unwrap_or(Duration::MAX / 4);
+        let mut ticket: Option<Ticket<'_>> = None;
+        let mut redispatched = false;
+        loop {
+            let mut next = || {
+                if redispatched {
+                    self.pick(&RequestView::default())
+                } else {
+                    attempt()
+                }
+            };
+            let queue = match self.try_servers(&mut next) {
+                Ok(mut lease) => {
+                    lease.redispatched = redispatched;
+                    let place = ticket.map(Ticket::served).unwrap_or_default();
+                    return Taken::Lease(lease, place);
+                }
+                Err(None) => return Taken::NoServer,
+                Err(Some(queue)) => queue,
+            };
+            if !ticket.as_ref().is_some_and(|t| t.waits_for(queue.server)) {
+                if let Some(i) = queue.server
+                    && let Some(max) = self.members[i].maxqueue
+                    && self.queues.len(Some(i)) >= u64::from(max)
+                {
+                    if queue.direct && self.redispatch && !redispatched {
+                        redispatched = true;
+                        continue;
+                    }
+                    return Taken::QueueFull(self.refusal(i));
+                }
+                ticket = Some(self.queues.join(queue.server));
+            }
+            let Some(t) = ticket.as_ref() else { continue };
+            if tokio::time::timeout_at(deadline, t.wait()).await.is_err() {
+                let place = t.place();
+                let server = queue.server.map(|i| self.refusal(i));
+                return Taken::QueueTimeout(place, server);
+            }
+        }
+    }
+
+    /// One round of attempts: a lease with room, else the queue to wait in
+    /// (Err(None): no server at all).
+    fn try_servers(
+        &self,
+        next: &mut impl FnMut() -> Option<Lease>,
+    ) -> Result<Lease, Option<Bound>> {
+        let mut last: Option<usize> = None;
+        for _ in 0..self.members.len().max(2) {
+            match next() {
+                Some(l) if !l.over => return Ok(l),
+                // Persistence, or a hash naming the same full server again.
+                Some(l) if !l.balanced || last == Some(l.id.0) => {
+                    return Err(Some(Bound {
+                        server: Some(l.id.0),
+                        direct: !l.balanced,
+                    }));
+                }
+                Some(l) => last = Some(l.id.0),
+                None => break,
+            }
+        }
+        if last.is_some() || self.any_full() {
+            Err(Some(Bound {
+                server: None,
+                direct: false,
+            }))
+        } else {
+            Err(None)
+        }
+    }
+
+    /// Server `i` as a refused request's log names it.
+    fn refusal(&self, i: usize) -> Refused {
+        let m = &self.members[i];
+        Refused {
+            server: m.name.clone(),
+            addr: m.addr,
+            conns: m.counters.current(),
+        }
+    }
+}
+
+/// What [`Pool::take`] got, with the places it had in the queues.
+pub(in crate::proxy) enum Taken {
+    Lease(Lease, Place),
+    /// No server can take it (`<NOSRV>`, 503).
+    NoServer,
+    /// Queued for longer than `timeout queue` (503, `sQ`), in the queue of
+    /// a server (named) or the backend's.
+    QueueTimeout(Place, Option<Refused>),
+    /// The server's queue was full (`maxqueue`): 503 at once, `SQ`.
+    QueueFull(Refused),
+}
+
+/// The server a request waited for or was refused by, for its log line.
+pub(in crate::proxy) struct Refused {
+    pub server: String,
+    pub addr: Option<SocketAddr>,
+    /// Its sessions then (`%sc`).
+    pub conns: u64,
+}
+
+/// The queue a request has to wait in.
+struct Bound {
+    /// The server's (None: the backend's).
+    server: Option<usize>,
+    /// Bound by persistence (haproxy's `SF_DIRECT`), not by a hash.
+    direct: bool,
 }
 
 #[cfg(test)]
