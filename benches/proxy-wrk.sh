@@ -8,7 +8,8 @@
 # Reported per proxy and mode: req/s, p99 latency, and the proxy's CPU time
 # per request (utime+stime of the proxy process during the run / requests).
 # Usage: sudo benches/proxy-wrk.sh   (env: ROUNDS=2 DURATION=10 CONNS=50 THREADS=2
-#        HAPROXY_THREADS=2 (nbthread of both proxies); PHAROS=path PHAROS_NO_BUILD=1)
+#        HAPROXY_THREADS=2 (nbthread of every proxy); CONTENDERS="pharos pharos-ws haproxy";
+#        PHAROS=path PHAROS_NO_BUILD=1)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-50}
 THREADS=${THREADS:-2}
 HAPROXY_THREADS=${HAPROXY_THREADS:-2}
+# pharos: one current-thread runtime per thread (the default);
+# pharos-ws: PHAROS_THREADING=shared, tokio's work-stealing runtime.
+CONTENDERS=${CONTENDERS:-pharos pharos-ws haproxy}
 NS="pbench-$$"
 DIR=$(mktemp -d /tmp/pharos-wrk.XXXXXX)
 PIDS=()
@@ -81,15 +85,15 @@ run_one() { # $1 = name, $2 = mode label, $3 = option line
   proxy_cfg "$opt" > "$DIR/proxy.cfg"
   # Started directly (not through a shell function) so that $! is the
   # proxy itself: `ip netns exec` execs the program.
-  if [ "$name" = haproxy ]; then
-    ip netns exec "$NS" haproxy -db -f "$DIR/proxy.cfg" >/dev/null 2>&1 &
-  else
-    ip netns exec "$NS" "$PHAROS" haproxy -db -f "$DIR/proxy.cfg" >/dev/null 2>&1 &
-  fi
+  case "$name" in
+    haproxy) ip netns exec "$NS" haproxy -db -f "$DIR/proxy.cfg" >/dev/null 2>&1 & ;;
+    pharos) ip netns exec "$NS" env PHAROS_THREADING=per-thread "$PHAROS" haproxy -db -f "$DIR/proxy.cfg" >/dev/null 2>&1 & ;;
+    pharos-ws) ip netns exec "$NS" env PHAROS_THREADING=shared "$PHAROS" haproxy -db -f "$DIR/proxy.cfg" >/dev/null 2>&1 & ;;
+  esac
   local wrapper=$!
   PIDS+=("$wrapper")
   sleep 1
-  # `ip netns exec` execs the program: the pid is the proxy's.
+  # `ip netns exec` and env exec the program: the pid is the proxy's.
   local pid=$wrapper
   local t0; t0=$(cpu_ticks "$pid")
   local out; out=$(in_ns wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency http://127.0.0.1:19000/)
@@ -110,8 +114,7 @@ for _ in $(seq 1 "$ROUNDS"); do
   for mode in keep-alive server-close; do
     opt=""
     [ "$mode" = server-close ] && opt="option http-server-close"
-    run_one pharos "$mode" "$opt"
-    run_one haproxy "$mode" "$opt"
+    for name in $CONTENDERS; do run_one "$name" "$mode" "$opt"; done
   done
 done
 
@@ -122,16 +125,17 @@ summary() {
              p99[key] += p }
     END {
       split("keep-alive server-close", ms, " ")
-      for (i = 1; i <= 2; i++) {
-        m = ms[i]; a = "pharos " m; b = "haproxy " m
+      split("pharos pharos-ws", ps, " ")
+      for (i = 1; i <= 2; i++) for (j = 1; j <= 2; j++) {
+        m = ms[i]; a = ps[j] " " m; b = "haproxy " m
         if (n[a] && n[b])
-          printf "%-12s req/s ratio %.2f  p99 ratio %.2f  cpu/req pharos %.2f us haproxy %.2f us (ratio %.2f)\n", m,
+          printf "%-12s %-9s req/s ratio %.2f  p99 ratio %.2f  cpu/req %.2f us haproxy %.2f us (ratio %.2f)\n", m, ps[j],
             (rps[a]/n[a]) / (rps[b]/n[b]), (p99[a]/n[a]) / (p99[b]/n[b]), cpu[a]/n[a], cpu[b]/n[b], (cpu[a]/n[a]) / (cpu[b]/n[b])
       }
     }' "$DIR/results"
 }
 echo
-echo "== benches/proxy-wrk.sh: $(date -u '+%F %T UTC'), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s, 1 KiB responses, nbthread $HAPROXY_THREADS for both (Pharos: 1 = tokio current-thread, more = tokio multi-thread) =="
+echo "== benches/proxy-wrk.sh: $(date -u '+%F %T UTC'), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s, 1 KiB responses, nbthread $HAPROXY_THREADS for all (pharos: a current-thread runtime per thread on SO_REUSEPORT sockets; pharos-ws: one work-stealing runtime) =="
 summary | tee "$DIR/summary"
 mkdir -p benches/results
 { echo "== benches/proxy-wrk.sh $(date -u '+%F %T UTC') =="; cat "$DIR/results"; cat "$DIR/summary"; echo; } >> "benches/results/proxy-$(date -u +%F).txt"

@@ -316,38 +316,53 @@ fn seed_cookie_insert_indirect_nocache_matches_haproxy_needs_root() {
     assert_eq!(ours.2, theirs.2, "bytes at web2");
 }
 
-/// `Type=notify` units (packaging/systemd) wait for `READY=1` on
-/// `$NOTIFY_SOCKET`: Pharos sends it once it listens, and `STOPPING=1`.
+/// `tune.bufsize 4096`, `tune.maxrewrite 1024`, `tune.http.maxhdr 8`: a
+/// request head must fit in bufsize − maxrewrite and carry at most 8 fields.
+fn tune_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<String>) {
+    in_fresh_netns(tag, move |dir| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let s = http_backend("s", 0, Arc::clone(&log), Arc::default());
+        let conf = dir.join("h.cfg");
+        let cfg = format!(
+            "global\n  tune.bufsize 4096\n  tune.maxrewrite 1024\n  tune.http.maxhdr 8\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten l\n  bind 127.0.0.1:{PORT}\n  server s 127.0.0.1:{s}\n"
+        );
+        std::fs::write(&conf, cfg).expect("cfg");
+        let big = |n: usize| {
+            format!(
+                "GET /big HTTP/1.1\r\nHost: t\r\nX-Pad: {}\r\n\r\n",
+                "p".repeat(n)
+            )
+        };
+        let fields = |n: usize| {
+            let extra: String = (1..n).map(|i| format!("X-F{i}: v\r\n")).collect();
+            format!("GET /fields HTTP/1.1\r\nHost: t\r\n{extra}\r\n")
+        };
+        let requests = [
+            big(2900),
+            big(3200),
+            big(3100),
+            fields(7),
+            fields(8),
+            fields(9),
+        ];
+        let requests: Vec<&str> = requests.iter().map(String::as_str).collect();
+        let answers = serve_each(program, &conf, &requests);
+        (answers, texts(&log))
+    })
+}
+
 #[test]
-fn systemd_notify_ready_and_stopping_needs_root() {
-    let got = in_fresh_netns("sdn", |dir| {
-        let sock_path = dir.join("notify.sock");
-        let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).expect("bind");
-        sock.set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
-        let conf = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/quickstart/haproxy.cfg");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pharos"))
-            .args(["haproxy", "-Ws", "-f"])
-            .arg(&conf)
-            .env("NOTIFY_SOCKET", &sock_path)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let mut buf = [0u8; 64];
-        let ready = sock
-            .recv(&mut buf)
-            .map(|n| buf[..n].to_vec())
-            .unwrap_or_default();
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let stopping = sock
-            .recv(&mut buf)
-            .map(|n| buf[..n].to_vec())
-            .unwrap_or_default();
-        let _ = child.wait();
-        (ready, stopping)
-    });
-    assert_eq!(got.0, b"READY=1");
-    assert_eq!(got.1, b"STOPPING=1");
+fn tune_limits_match_haproxy_needs_root() {
+    let theirs = tune_run(&["haproxy", "-db"], "hta");
+    let status = |a: &String| a.lines().next().unwrap_or_default().to_string();
+    let codes: Vec<String> = theirs.0.iter().map(status).collect();
+    // 2.6: the head must stay under bufsize − maxrewrite (3072), and
+    // maxhdr counts the fields of the request (8 fields are refused).
+    let (ok, bad) = ("HTTP/1.1 200 OK", "HTTP/1.1 400 Bad request");
+    assert_eq!(codes, [ok, bad, bad, ok, bad, bad], "haproxy's answers");
+    let ours = tune_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "htp");
+    for (i, (o, t)) in ours.0.iter().zip(&theirs.0).enumerate() {
+        assert_eq!(o, t, "request {i}: what came back");
+    }
+    assert_eq!(ours.1, theirs.1, "bytes at the server");
 }

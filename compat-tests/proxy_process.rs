@@ -8,21 +8,26 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::{in_fresh_netns, serve_each_connection};
+use harness::{in_fresh_netns, serve_each_connection, wait_bounded};
 
 const HAPROXY: &[&str] = &["haproxy"];
 const PHAROS: &[&str] = &[env!("CARGO_BIN_EXE_pharos"), "haproxy"];
 
 fn config(port: u16, backend: u16, global: &str) -> String {
+    let threads = if global.contains("nbthread") {
+        ""
+    } else {
+        "  nbthread 1\n"
+    };
     format!(
-        "global\n  nbthread 1\n{global}defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+        "global\n{threads}{global}defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
 listen l1\n  bind 127.0.0.1:{port}\n  server s1 127.0.0.1:{backend}\n\
 frontend f1\n  bind 127.0.0.1:{}\n  default_backend b1\nbackend b1\n  server s2 127.0.0.1:{backend}\n",
         port + 1
@@ -51,30 +56,19 @@ fn listeners(port: u16) -> Vec<i32> {
             .output()
             .expect("ss");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let pids: Vec<i32> = text
+        let mut pids: Vec<i32> = text
             .split("pid=")
             .skip(1)
             .filter_map(|s| s.split(',').next()?.parse().ok())
             .collect();
+        // A process may listen with one socket per thread.
+        pids.sort_unstable();
+        pids.dedup();
         if !pids.is_empty() || t0.elapsed() > Duration::from_secs(5) {
             return pids;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Waits for `child` at most `limit`; kills it (by its pid) past that.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if let Ok(Some(s)) = child.try_wait() {
-            return Some(s);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
 
 /// stderr lines without the pid, and without the NOTICE lines that name
@@ -199,13 +193,20 @@ struct Handover {
 }
 
 /// An old process with a slow request in flight; a new one started with
-/// `flag` (`-sf`/`-st`) and the old pid.
-fn handover(program: &'static [&'static str], tag: &str, flag: &'static str) -> Handover {
+/// `flag` (`-sf`/`-st`) and the old pid. With `nbthread` above 1 Pharos
+/// listens with a socket per thread: every one of them must let go.
+fn handover(
+    program: &'static [&'static str],
+    tag: &str,
+    flag: &'static str,
+    nbthread: u32,
+) -> Handover {
     in_fresh_netns(tag, move |dir| {
         let busiest = Arc::new(AtomicUsize::new(0));
-        let backend = slow_backend(Duration::from_millis(1500), busiest);
+        let backend = slow_backend(Duration::from_millis(2500), busiest);
         let conf = dir.join("h.cfg");
-        std::fs::write(&conf, config(18110, backend, "")).expect("cfg");
+        let global = format!("  nbthread {nbthread}\n");
+        std::fs::write(&conf, config(18110, backend, &global)).expect("cfg");
         let conf_s = conf.display().to_string();
         let old_err = dir.join("old.err");
         let mut old = spawn(program, &["-db", "-f", &conf_s], &old_err);
@@ -218,10 +219,11 @@ fn handover(program: &'static [&'static str], tag: &str, flag: &'static str) -> 
             &["-db", "-f", &conf_s, flag, &old_pid],
             &dir.join("new.err"),
         );
-        // The old process lets go of its ports at once.
+        // The old process lets go of its ports at once, long before its
+        // request in flight ends.
         let t0 = Instant::now();
         let mut new_listens_alone = false;
-        while t0.elapsed() < Duration::from_secs(3) && !new_listens_alone {
+        while t0.elapsed() < Duration::from_millis(1500) && !new_listens_alone {
             new_listens_alone = [18110, 18111]
                 .iter()
                 .all(|p| listeners(*p) == [new.id() as i32]);
@@ -245,7 +247,7 @@ fn handover(program: &'static [&'static str], tag: &str, flag: &'static str) -> 
 
 #[test]
 fn soft_stop_handover_like_haproxy_needs_root() {
-    let theirs = handover(HAPROXY, "hpr-sfha", "-sf");
+    let theirs = handover(HAPROXY, "hpr-sfha", "-sf", 2);
     assert_eq!(
         theirs.in_flight, "ok first",
         "haproxy finishes the old request"
@@ -260,16 +262,16 @@ fn soft_stop_handover_like_haproxy_needs_root() {
         "{:?}",
         theirs.old_stderr
     );
-    let ours = handover(PHAROS, "hpr-sfph", "-sf");
+    let ours = handover(PHAROS, "hpr-sfph", "-sf", 2);
     assert_eq!(ours, theirs);
 }
 
 #[test]
 fn hard_stop_handover_like_haproxy_needs_root() {
-    let theirs = handover(HAPROXY, "hpr-stha", "-st");
+    let theirs = handover(HAPROXY, "hpr-stha", "-st", 1);
     assert_eq!(theirs.old_signal, Some(15), "haproxy dies by SIGTERM");
     assert_eq!(theirs.in_flight, "", "the request in flight is cut");
-    let ours = handover(PHAROS, "hpr-stph", "-st");
+    let ours = handover(PHAROS, "hpr-stph", "-st", 1);
     assert_eq!(ours, theirs);
 }
 

@@ -4,6 +4,7 @@
 //! Renders the reader's diagnostics in haproxy's `[LEVEL]    (PID) : config : …`
 //! shape; owns no parsing.
 
+mod master;
 mod start;
 
 use crate::conf::haproxy::{self, Level, Options, Outcome, cond};
@@ -67,6 +68,12 @@ struct CmdLine {
     /// `-d`/`-db`: stay in the foreground even with `daemon` in the file.
     foreground: bool,
     master_worker: bool,
+    /// `-Ws`: tell systemd (sd_notify) how the master is doing.
+    systemd: bool,
+    /// Started by a master (`-W`) as its worker.
+    worker: bool,
+    /// The arguments after argv[0], as given: a master starts its workers with them.
+    args: Vec<OsString>,
     pidfile: Option<PathBuf>,
     old_pids: Vec<i32>,
     terminate_old: bool,
@@ -90,6 +97,7 @@ fn parse_args(args: &[OsString]) -> Parsed {
             .first()
             .map(|a| a.to_string_lossy().into_owned())
             .unwrap_or_default(),
+        args: args.iter().skip(1).cloned().collect(),
         ..CmdLine::default()
     };
     let words: Vec<String> = args
@@ -129,7 +137,11 @@ fn parse_args(args: &[OsString]) -> Parsed {
             "-q" => c.quiet = true,
             "-V" => c.verbose = true,
             "-D" => c.daemon = true,
-            "-W" | "-Ws" => c.master_worker = true,
+            "-W" => c.master_worker = true,
+            "-Ws" => {
+                c.master_worker = true;
+                c.systemd = true;
+            }
             "-dW" => c.zero_warning = true,
             "-dD" => c.diagnostic = true,
             "-sf" | "-st" => {
@@ -192,7 +204,7 @@ fn version_text() -> String {
     format!(
         "HAProxy version {} {RELEASE_DATE} - https://haproxy.org/\n\
 Status: Pharos {} (a Rust replacement reading haproxy 2.6 configurations).\n\
-Known bugs: %[...] sample expressions and -W master-worker are not in this Pharos build yet.\n{}\n",
+Known bugs: none known in this Pharos build.\n{}\n",
         cond::VERSION,
         env!("CARGO_PKG_VERSION"),
         running_on()
@@ -247,6 +259,20 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
         Parsed::Run(c) => c,
     };
+    let mut cmd = cmd;
+    match master::is_worker() {
+        None => {}
+        Some(false) => return 1,
+        Some(true) => {
+            // The master owns the pidfile, the background and its CLI.
+            cmd.worker = true;
+            cmd.master_worker = false;
+            cmd.daemon = false;
+            cmd.foreground = true;
+            cmd.pidfile = None;
+            cmd.master_cli.clear();
+        }
+    }
     if cmd.version > 0 {
         print!("{}", version_text());
         if cmd.version > 1 {
@@ -352,6 +378,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
         quiet,
         noticed: std::cell::Cell::new(shown),
     };
+    let g = &outcome.config.global;
+    if !cmd.worker && (cmd.master_worker || g.master_worker) {
+        // `-Ws` stays in the foreground whatever the file says.
+        let daemon = !cmd.systemd && (cmd.daemon || (g.daemon && !cmd.foreground));
+        let pidfile = cmd.pidfile.as_deref().or(g.pidfile.as_deref());
+        return master::run(&cmd, &console, daemon, pidfile);
+    }
     serve(&outcome, &cmd, &console)
 }
 

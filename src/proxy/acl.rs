@@ -1,6 +1,7 @@
 //! ACLs and conditions over a request, sans-IO, for the fetches operators
-//! use most: `path`, `url`, `base`, `hdr(NAME)`, `method`, `src`, `req.ver`
-//! with haproxy's match suffixes (`_beg`, `_end`, `_sub`, `_dir`, `_dom`,
+//! use most: `path`, `url`, `base`, `query`, `hdr(NAME)`, `req.fhdr`,
+//! `req.cook`, `method`, `src`, `dst`, `req.ver` (`sample` fetches them,
+//! as it does for `%[…]`) with haproxy's match suffixes (`_beg`, `_end`, `_sub`, `_dir`, `_dom`,
 //! `_len`, `_reg` is not evaluated), `-i`, `-m METHOD`, the `lower`/`upper`
 //! converters, and the predefined ACLs (`TRUE`, `FALSE`, `HTTP`,
 //! `HTTP_1.0`, `HTTP_1.1`, `METH_*`, `LOCALHOST`, `HTTP_URL_ABS`,
@@ -8,11 +9,13 @@
 //! else never matches (and was reported inactive when the file was read).
 
 use super::http1::RequestHead;
+use super::sample::{self, Ctx};
 use crate::model::Prefix;
 use crate::model::haproxy::{Acl, AclRef, Condition};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
-/// What the fetches read.
+/// What the fetches read (the stats page's view: a request from an
+/// address). The HTTP stream evaluates over a whole [`Ctx`] ([`eval_in`]).
 pub struct Request<'a> {
     pub head: &'a RequestHead,
     pub src: IpAddr,
@@ -20,11 +23,21 @@ pub struct Request<'a> {
 
 /// Evaluates `if|unless` over the proxy's named ACLs.
 pub fn eval(cond: &Condition, acls: &[Acl], req: &Request<'_>) -> bool {
+    let ctx = Ctx {
+        src: Some(SocketAddr::new(req.src, 0)),
+        request: Some(req.head),
+        ..Ctx::default()
+    };
+    eval_in(cond, acls, &ctx)
+}
+
+/// Evaluates `if|unless` over the proxy's named ACLs, fetching from `ctx`.
+pub fn eval_in(cond: &Condition, acls: &[Acl], ctx: &Ctx<'_>) -> bool {
     let any = cond.any_of.iter().any(|group| {
         group.iter().all(|term| {
             let m = match &term.acl {
-                AclRef::Named(name) => named(name, acls, req),
-                AclRef::Anonymous(acl) => matches(acl, req),
+                AclRef::Named(name) => named(name, acls, ctx),
+                AclRef::Anonymous(acl) => matches(acl, ctx),
             };
             m != term.negate
         })
@@ -33,31 +46,39 @@ pub fn eval(cond: &Condition, acls: &[Acl], req: &Request<'_>) -> bool {
 }
 
 /// A named ACL: every `acl` line with the name is ORed; else a predefined one.
-fn named(name: &str, acls: &[Acl], req: &Request<'_>) -> bool {
+fn named(name: &str, acls: &[Acl], ctx: &Ctx<'_>) -> bool {
     let mut found = false;
     for a in acls.iter().filter(|a| a.name == name) {
         found = true;
-        if matches(a, req) {
+        if matches(a, ctx) {
             return true;
         }
     }
     if found {
         return false;
     }
-    let h = req.head;
+    match name {
+        "TRUE" => return true,
+        "FALSE" => return false,
+        // A unix client has no address: not local.
+        "LOCALHOST" => {
+            return ctx
+                .src
+                .is_some_and(|a| sample::unmapped(a.ip()).is_loopback());
+        }
+        _ => {}
+    }
+    let Some(h) = ctx.request else {
+        return false;
+    };
     let method = h.method();
     match name {
-        "TRUE" | "HTTP" => true,
-        "FALSE" => false,
+        "HTTP" => true,
         "HTTP_1.0" => h.version.major == 1 && h.version.minor == 0,
         "HTTP_1.1" => h.version.major == 1 && h.version.minor == 1,
         "HTTP_URL_ABS" => h.uri().windows(3).any(|w| w == b"://"),
         "HTTP_URL_SLASH" => h.uri().starts_with(b"/"),
         "HTTP_CONTENT" | "REQ_CONTENT" => h.framing().body != super::http1::BodyLength::Empty,
-        "LOCALHOST" => match req.src {
-            IpAddr::V4(a) => a.is_loopback(),
-            IpAddr::V6(a) => a.is_loopback(),
-        },
         m if m.starts_with("METH_") => {
             let want = &m[5..];
             match want {
@@ -100,7 +121,7 @@ fn method_named(s: &str) -> Method {
 }
 
 /// One ACL line: any pattern matching any fetched value.
-pub fn matches(acl: &Acl, req: &Request<'_>) -> bool {
+pub fn matches(acl: &Acl, ctx: &Ctx<'_>) -> bool {
     let (fetch, converters) = match acl.fetch.split_once(',') {
         Some((f, c)) => (f, c),
         None => (acl.fetch.as_str(), ""),
@@ -119,7 +140,8 @@ pub fn matches(acl: &Acl, req: &Request<'_>) -> bool {
     if let Some(m) = &acl.match_method {
         method = method_named(m);
     }
-    let Some(mut values) = fetch_values(base, arg, req) else {
+    let args: Vec<&str> = arg.split(',').map(str::trim).collect();
+    let Some(mut values) = sample::values(base, &args, ctx) else {
         return false;
     };
     if base == "src" && method == Method::Str {
@@ -139,53 +161,6 @@ pub fn matches(acl: &Acl, req: &Request<'_>) -> bool {
         acl.patterns
             .iter()
             .any(|p| compare(method, v, p.as_bytes(), acl.ignore_case))
-    })
-}
-
-/// The values a fetch gives for this request (None: not supported).
-fn fetch_values(base: &str, arg: &str, req: &Request<'_>) -> Option<Vec<Vec<u8>>> {
-    let h = req.head;
-    let uri = h.uri();
-    let path = |u: &[u8]| -> Vec<u8> {
-        // An absolute URI's path starts after the authority.
-        let rest = match u.windows(3).position(|w| w == b"://") {
-            Some(i) => {
-                let after = &u[i + 3..];
-                after
-                    .iter()
-                    .position(|&b| b == b'/')
-                    .map_or(&b"/"[..], |j| &after[j..])
-            }
-            None => u,
-        };
-        let end = rest.iter().position(|&b| b == b'?').unwrap_or(rest.len());
-        rest[..end].to_vec()
-    };
-    Some(match base {
-        "path" => vec![path(uri)],
-        "url" => vec![uri.to_vec()],
-        "base" => {
-            let host = h.headers().get("host").unwrap_or(b"");
-            let mut v = host.to_vec();
-            v.extend_from_slice(&path(uri));
-            vec![v]
-        }
-        "method" => vec![h.method().to_vec()],
-        "req.ver" => vec![format!("{}.{}", h.version.major, h.version.minor).into_bytes()],
-        "hdr" | "req.hdr" => {
-            let name = arg.split(',').next().unwrap_or("");
-            h.headers()
-                .all(name)
-                .flat_map(|v| v.split(|&b| b == b','))
-                .map(|v| v.trim_ascii().to_vec())
-                .collect()
-        }
-        "req.fhdr" => {
-            let name = arg.split(',').next().unwrap_or("");
-            h.headers().all(name).map(<[u8]>::to_vec).collect()
-        }
-        "src" => vec![req.src.to_string().into_bytes()],
-        _ => return None,
     })
 }
 

@@ -8,6 +8,7 @@
 
 mod help;
 mod listen;
+pub mod master;
 
 pub(super) use listen::listen;
 
@@ -89,8 +90,8 @@ impl Session {
     fn command(&mut self, reg: &Registry, args: &[&str]) -> String {
         let admin = self.level == Level::Admin;
         match args {
-            [] | [""] => help::message(args, false),
-            ["help", rest @ ..] => help::message(rest, true),
+            [] | [""] => help::STATS.message(args, false),
+            ["help", rest @ ..] => help::STATS.message(rest, true),
             ["prompt", ..] => {
                 self.interactive = !self.interactive;
                 String::new()
@@ -144,11 +145,11 @@ impl Session {
                 }
                 set_server(reg, rest)
             }
-            _ if help::is_listed(args) => {
+            _ if help::STATS.is_listed(args) => {
                 // Listed by 2.6 but not served by Pharos: say so plainly.
                 format!("'{}' is not supported by this CLI.\n", args.join(" "))
             }
-            _ => help::message(args, false),
+            _ => help::STATS.message(args, false),
         }
     }
 

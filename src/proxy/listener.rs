@@ -36,6 +36,14 @@ impl Listener {
                 .unwrap_or_else(|| "unix@?".into()),
         }
     }
+
+    /// The same socket under a second descriptor.
+    fn try_clone(&self) -> io::Result<Listener> {
+        Ok(match self {
+            Listener::Tcp(l) => Listener::Tcp(l.try_clone()?),
+            Listener::Unix(l) => Listener::Unix(l.try_clone()?),
+        })
+    }
 }
 
 /// Why a bind failed, in haproxy's words: `cannot bind socket (Address
@@ -94,6 +102,32 @@ pub fn bind(endpoint: &Endpoint, opts: &BindOptions) -> Result<Vec<Listener>, Bi
             addr: format!("sockpair@{fd}"),
         }),
     }
+}
+
+/// Opens the sockets of one `bind` address for `threads` acceptors, one
+/// list per thread: an IP address gets a SO_REUSEPORT socket of its own
+/// per thread (the kernel spreads new connections over them, no thread
+/// wakes for another's client); a unix or inherited socket cannot be
+/// opened again and is shared under duplicated descriptors.
+pub fn bind_per_thread(
+    endpoint: &Endpoint,
+    opts: &BindOptions,
+    threads: usize,
+) -> Result<Vec<Vec<Listener>>, BindError> {
+    let first = bind(endpoint, opts)?;
+    let mut all = Vec::with_capacity(threads);
+    for _ in 1..threads {
+        let more = match endpoint {
+            Endpoint::Inet { .. } => bind(endpoint, opts)?,
+            _ => first
+                .iter()
+                .map(|l| l.try_clone().map_err(|e| bind_error(&e, l.describe())))
+                .collect::<Result<_, _>>()?,
+        };
+        all.push(more);
+    }
+    all.insert(0, first);
+    Ok(all)
 }
 
 /// `fd@N`: a stream socket the parent bound (and maybe listened on) for us.
@@ -206,6 +240,32 @@ mod tests {
         assert_eq!(again.len(), 1);
         let range = bind(&inet("127.0.0.1", (port, port)), &opts).expect("again");
         assert_eq!(range[0].describe(), format!("127.0.0.1:{port}"));
+    }
+
+    #[test]
+    fn each_thread_gets_its_own_socket_for_an_ip_address() {
+        let opts = BindOptions::default();
+        let probe = bind(&inet("127.0.0.1", (0, 0)), &opts).expect("bind");
+        let port = probe[0]
+            .describe()
+            .rsplit(':')
+            .next()
+            .expect("port")
+            .to_string();
+        let port: u16 = port.parse().expect("number");
+        drop(probe);
+        let shards = bind_per_thread(&inet("127.0.0.1", (port, port)), &opts, 3);
+        let shards = shards.expect("SO_REUSEPORT");
+        assert_eq!(shards.len(), 3);
+        for shard in &shards {
+            assert_eq!(shard.len(), 1);
+            assert_eq!(shard[0].describe(), format!("127.0.0.1:{port}"));
+        }
+        let fd = |l: &Listener| match l {
+            Listener::Tcp(l) => std::os::fd::AsRawFd::as_raw_fd(l),
+            Listener::Unix(l) => std::os::fd::AsRawFd::as_raw_fd(l),
+        };
+        assert_ne!(fd(&shards[0][0]), fd(&shards[1][0]));
     }
 
     #[test]

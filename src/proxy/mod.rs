@@ -2,9 +2,10 @@
 //! generates itself, listeners, server pools, log lines, and the runtime
 //! (`run`) that serves the proxies of the model.
 
+mod accept;
 pub mod acl;
 pub mod balance;
-mod cli;
+pub mod cli;
 pub mod cookie;
 pub mod counters;
 pub mod drain;
@@ -17,7 +18,9 @@ mod logging;
 mod pool;
 pub mod rules;
 pub mod run;
+pub mod sample;
 pub mod stats;
 mod statspage;
+mod tcp;
 mod trace;
 mod tunnel;

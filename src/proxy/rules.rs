@@ -2,15 +2,18 @@
 //! `deny [deny_status N]`, `auth [realm R]`, `redirect location|prefix
 //! [code N] [drop-query]`, `return [status N] [content-type T] [string S]
 //! [hdr N V]…`, `set-header`, `add-header`, `del-header`, and on responses
-//! `set-status`. Values with `%[…]` log-format expressions are not
-//! evaluated yet: such a rule is skipped. The replies are haproxy 2.6's
+//! `set-status`. Header values and redirect targets are log-format
+//! strings: their `%[…]` sample expressions are evaluated (`sample`). The
+//! replies are haproxy 2.6's
 //! bytes (observed: custom headers first, then content-length and
 //! content-type; the connection stays open).
 
-use super::acl::{self, Request};
+use super::acl;
 use super::errors;
 use super::http1::{HeaderList, RequestHead};
+use super::sample::{self, Addrs, Ctx};
 use crate::model::haproxy::{Acl, HttpAction, HttpRule, NameMatch};
+use std::borrow::Cow;
 
 /// What the request rules decided.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,8 +27,10 @@ pub enum Verdict {
 }
 
 /// Whether a rule's condition holds.
-fn applies(rule: &HttpRule, acls: &[Acl], req: &Request<'_>) -> bool {
-    rule.cond.as_ref().is_none_or(|c| acl::eval(c, acls, req))
+fn applies(rule: &HttpRule, acls: &[Acl], ctx: &Ctx<'_>) -> bool {
+    rule.cond
+        .as_ref()
+        .is_none_or(|c| acl::eval_in(c, acls, ctx))
 }
 
 /// Runs the `http-request` rules over `head` in order.
@@ -33,11 +38,11 @@ pub fn on_request(
     rules: &[HttpRule],
     acls: &[Acl],
     head: &mut RequestHead,
-    src: std::net::IpAddr,
+    addrs: &Addrs,
 ) -> Verdict {
     for rule in rules {
-        let holds = applies(rule, acls, &Request { head: &*head, src });
-        if !holds {
+        let ctx = Ctx::of(addrs, head);
+        if !applies(rule, acls, &ctx) {
             continue;
         }
         match &rule.action {
@@ -55,7 +60,8 @@ pub fn on_request(
                     local: true,
                 };
             }
-            HttpAction::Redirect(r) if !r.to.contains("%[") => {
+            HttpAction::Redirect(r) => {
+                let to = sample::expand(&r.to, &ctx);
                 let target = match r.kind.as_str() {
                     "prefix" => {
                         let uri = head.uri();
@@ -64,11 +70,12 @@ pub fn on_request(
                         } else {
                             uri
                         };
-                        let mut t = r.to.trim_end_matches('/').as_bytes().to_vec();
+                        let keep = to.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+                        let mut t = to[..keep].to_vec();
                         t.extend_from_slice(uri);
                         t
                     }
-                    _ => r.to.as_bytes().to_vec(),
+                    _ => to.into_owned(),
                 };
                 let mut out = format!(
                     "HTTP/1.1 {} {}\r\ncontent-length: 0\r\nlocation: ",
@@ -111,7 +118,10 @@ pub fn on_request(
                     local: true,
                 };
             }
-            other => edit(head.headers_mut(), other),
+            other => {
+                let value = value_of(other, &ctx);
+                edit(head.headers_mut(), other, value);
+            }
         }
     }
     Verdict::Forward
@@ -122,27 +132,47 @@ pub fn on_response(
     rules: &[HttpRule],
     acls: &[Acl],
     request: &RequestHead,
-    src: std::net::IpAddr,
+    addrs: &Addrs,
+    status: u16,
     fields: &mut HeaderList,
 ) {
-    let req = Request { head: request, src };
-    for rule in rules.iter().filter(|r| applies(r, acls, &req)) {
+    for rule in rules {
+        let ctx = Ctx {
+            response: Some(&*fields),
+            status: Some(status),
+            ..Ctx::of(addrs, request)
+        };
+        if !applies(rule, acls, &ctx) {
+            continue;
+        }
         if matches!(rule.action, HttpAction::Allow) {
             return;
         }
-        edit(fields, &rule.action);
+        let value = value_of(&rule.action, &ctx);
+        edit(fields, &rule.action, value);
     }
 }
 
-/// The header actions.
-fn edit(fields: &mut HeaderList, action: &HttpAction) {
+/// The value a set-header/add-header writes, its expressions evaluated
+/// before the fields change.
+fn value_of<'a>(action: &'a HttpAction, ctx: &Ctx<'_>) -> Cow<'a, [u8]> {
     match action {
-        HttpAction::SetHeader { name, value } if !value.contains("%[") => {
-            fields.remove(name);
-            fields.append(name.as_bytes(), value.as_bytes());
+        HttpAction::SetHeader { value, .. } | HttpAction::AddHeader { value, .. } => {
+            sample::expand(value, ctx)
         }
-        HttpAction::AddHeader { name, value } if !value.contains("%[") => {
-            fields.append(name.as_bytes(), value.as_bytes());
+        _ => Cow::Borrowed(&[]),
+    }
+}
+
+/// The header actions (`value`: the one `value_of` gave).
+fn edit(fields: &mut HeaderList, action: &HttpAction, value: Cow<'_, [u8]>) {
+    match action {
+        HttpAction::SetHeader { name, .. } => {
+            fields.remove(name);
+            fields.append(name.as_bytes(), &value);
+        }
+        HttpAction::AddHeader { name, .. } => {
+            fields.append(name.as_bytes(), &value);
         }
         HttpAction::DelHeader {
             name,

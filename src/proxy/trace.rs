@@ -8,6 +8,7 @@ use super::http1::{HeaderList, RequestHead};
 use super::log::{self, Cause, Entry, LogFormat, Stage};
 use super::logging::Sink;
 use super::pool::{Connect, Lease, Place, Refused, Taken};
+use super::sample::{self, Addrs, Ctx};
 use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{CaptureKind, HaproxyConfig, LogOption, Proxy};
 use std::net::SocketAddr;
@@ -53,6 +54,8 @@ pub(super) struct FrontLog {
     /// `capture request header NAME len N`, `capture response header …`.
     request_captures: Vec<(String, usize)>,
     response_captures: Vec<(String, usize)>,
+    /// `capture cookie NAME len N`.
+    cookie: Option<(String, usize)>,
 }
 
 impl FrontLog {
@@ -73,12 +76,18 @@ impl FrontLog {
                 .map(|c| (c.name.to_ascii_lowercase(), c.len as usize))
                 .collect()
         };
+        let cookie = p
+            .captures
+            .iter()
+            .find(|c| c.kind == CaptureKind::Cookie)
+            .map(|c| (c.name.clone(), c.len as usize));
         Some(FrontLog {
             sink,
             format,
             dontlognull: p.options.dontlognull,
             request_captures: captures(CaptureKind::RequestHeader),
             response_captures: captures(CaptureKind::ResponseHeader),
+            cookie,
         })
     }
 
@@ -107,6 +116,9 @@ impl FrontLog {
         if !self.request_captures.is_empty() {
             trace.entry.request_captures = Some(capture(head.headers(), &self.request_captures));
         }
+        if let Some(c) = &self.cookie {
+            trace.entry.request_cookie = capture_cookie(head.headers(), "cookie", c, true);
+        }
         // Response slots show as `{}` once a request was parsed.
         if !self.response_captures.is_empty() {
             trace.entry.response_captures = Some(vec![None; self.response_captures.len()]);
@@ -118,6 +130,9 @@ impl FrontLog {
         if !self.response_captures.is_empty() {
             trace.entry.response_captures = Some(capture(headers, &self.response_captures));
         }
+        if let Some(c) = &self.cookie {
+            trace.entry.response_cookie = capture_cookie(headers, "set-cookie", c, false);
+        }
     }
 
     /// The end of a stream: its line, unless the format logs at accept.
@@ -127,7 +142,11 @@ impl FrontLog {
             LineFormat::Http => log::httplog(&trace.finish()),
             LineFormat::HttpClf => log::httplog_clf(&trace.finish()),
             LineFormat::Tcp => log::tcplog(&trace.finish()),
-            LineFormat::Custom(f) => f.render(&trace.finish()),
+            LineFormat::Custom(f) => {
+                let mut e = trace.finish();
+                e.samples = samples(f, &e);
+                f.render(&e)
+            }
         };
         self.sink.send(Severity::Info, &line);
     }
@@ -144,6 +163,55 @@ fn capture(headers: &HeaderList, wanted: &[(String, usize)]) -> Vec<Option<Vec<u
                 .map(|v| v[..v.len().min(*len)].to_vec())
         })
         .collect()
+}
+
+/// The values of a format's `%[…]` expressions at log time: what is left
+/// of the stream then (addresses, method, status, captures).
+fn samples(f: &LogFormat, e: &Entry) -> std::collections::BTreeMap<String, String> {
+    let method = e
+        .request_line
+        .as_deref()
+        .and_then(|l| l.split(|&b| b == b' ').next());
+    let ctx = Ctx {
+        src: e.client,
+        dst: e.frontend_addr,
+        unix: e.unix,
+        method,
+        status: Some(e.status),
+        captures: [
+            e.request_captures.as_deref(),
+            e.response_captures.as_deref(),
+        ],
+        ..Ctx::default()
+    };
+    f.expressions()
+        .filter_map(|x| {
+            let v = sample::text(x, &ctx)?;
+            Some((x.to_string(), String::from_utf8_lossy(&v).into_owned()))
+        })
+        .collect()
+}
+
+/// `capture cookie NAME len N`: the first cookie whose name starts with
+/// NAME (is NAME, when it ends with `=`), as `name=value` cut to N bytes —
+/// any of a `Cookie` field's, the first of a `Set-Cookie` field.
+fn capture_cookie(
+    headers: &HeaderList,
+    field: &str,
+    (want, len): &(String, usize),
+    every: bool,
+) -> Option<String> {
+    let hit = |name: &[u8]| match want.strip_suffix('=') {
+        Some(exact) => name == exact.as_bytes(),
+        None => name.starts_with(want.as_bytes()),
+    };
+    headers.all(field).find_map(|v| {
+        let mut crumbs = sample::crumbs(v).take(if every { usize::MAX } else { 1 });
+        let (name, value) = crumbs.find(|(n, _)| hit(n))?;
+        let mut text = [name, b"=", value].concat();
+        text.truncate(*len);
+        Some(String::from_utf8_lossy(&text).into_owned())
+    })
 }
 
 /// When a stream started (its timers count from there).
@@ -181,12 +249,23 @@ impl Trace {
         client: SocketAddr,
         local: Option<SocketAddr>,
     ) -> Trace {
+        let addrs = Addrs {
+            src: Some(client),
+            dst: local,
+            unix: None,
+        };
+        Trace::begin(origin, frontend, http, &addrs)
+    }
+
+    /// A stream that started at `origin` on a connection between `addrs`.
+    pub fn begin(origin: Origin, frontend: &str, http: bool, addrs: &Addrs) -> Trace {
         Trace {
             on: true,
             origin: origin.at,
             entry: Entry {
-                client: Some(client),
-                frontend_addr: local,
+                client: addrs.src,
+                frontend_addr: addrs.dst,
+                unix: addrs.unix,
                 accept_ms: origin.wall_ms,
                 frontend: frontend.to_string(),
                 http,

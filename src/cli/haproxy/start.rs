@@ -145,8 +145,6 @@ pub(super) fn serve(outcome: &Outcome, cmd: &CmdLine, console: &Console) -> i32 
             Err(e) => Err(alert(&format!("[{argv0}.main()] {e}"))),
         }
     };
-    // `-W` (not forked here) keeps its own pid in the file, as the master's.
-    let mut _own_pidfile = None;
     if daemon {
         match crate::daemon::sys::fork() {
             Err(_) => return alert(&format!("[{argv0}.main()] Cannot fork.")),
@@ -176,19 +174,6 @@ pub(super) fn serve(outcome: &Outcome, cmd: &CmdLine, console: &Console) -> i32 
         if let Err(code) = drop_privileges() {
             return code;
         }
-        if cmd.master_worker
-            && let Some(path) = pidfile
-        {
-            match crate::daemon::PidFile::create(path) {
-                Ok(f) => _own_pidfile = Some(f),
-                Err(_) => {
-                    return alert(&format!(
-                        "[{argv0}.main()] Cannot create pidfile {}",
-                        path.display()
-                    ));
-                }
-            }
-        }
     }
     let ctl = crate::proxy::run::Control {
         soft,
@@ -199,7 +184,6 @@ pub(super) fn serve(outcome: &Outcome, cmd: &CmdLine, console: &Console) -> i32 
     match bound.serve(ctl) {
         Ok(crate::proxy::run::Ended::Soft) => 0,
         Ok(crate::proxy::run::Ended::Hard) => {
-            drop(_own_pidfile);
             let sig = i32::try_from(hard.load(Ordering::Relaxed)).unwrap_or(libc::SIGTERM);
             // Ends the process as the signal's default action would.
             let _ = signal_hook::low_level::emulate_default_handler(sig);

@@ -404,6 +404,17 @@ impl Reader<'_> {
                     );
                     return;
                 }
+                // haproxy checks the expressions of the proxies that log
+                // with it (2.6 does it after reading the file).
+                let (_, kind) = self.proxy_name_kind();
+                let stage = super::sample::Stage::Log;
+                let checked = super::sample::check_format(line.arg(1), self.lua_loaded(), stage);
+                if let (Err(e), false) = (checked, kind == ProxyKind::Defaults) {
+                    self.post_alert(format!(
+                        "Parsing [{loc}]: failed to parse log-format : {e}."
+                    ));
+                    return;
+                }
                 let f = Some(line.arg(1).to_string());
                 if let Some(p) = self.cur_proxy_mut() {
                     p.log_format = f;

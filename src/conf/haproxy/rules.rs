@@ -5,6 +5,7 @@
 
 use super::acl::split_condition;
 use super::actions::{action_len, parse_http_action, parse_redirect};
+use super::sample::Stage;
 use super::section::{Current, Line, Reader};
 use crate::model::haproxy::{Condition, HttpAction, HttpRule, TcpAction, TcpRule};
 
@@ -36,6 +37,30 @@ impl Reader<'_> {
                 return;
             }
         };
+        let format = match &action {
+            HttpAction::SetHeader { value, .. } | HttpAction::AddHeader { value, .. } => {
+                Some(value.as_str())
+            }
+            HttpAction::Redirect(r) => Some(r.to.as_str()),
+            _ => None,
+        };
+        let lua = self.lua_loaded();
+        let stage = if response {
+            Stage::Response
+        } else {
+            Stage::Request
+        };
+        if let Some(Err(e)) = format.map(|f| super::sample::check_format(f, lua, stage)) {
+            let (name, kind) = self.proxy_name_kind();
+            self.abort(
+                line,
+                format!(
+                    "error detected in {} '{name}' while parsing '{kw} {act}' rule : {e}.",
+                    kind.label()
+                ),
+            );
+            return;
+        }
         let cond = match self.condition(cond_words, line.span.line) {
             Ok(c) => c,
             Err(e) => {

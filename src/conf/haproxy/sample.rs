@@ -59,6 +59,96 @@ pub(super) fn check_expr(expr: &str, lua: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Fetches that read a request's or a response's head, which is gone
+/// when a log line is written (haproxy refuses them in `log-format`).
+const NEEDS_REQUEST: &[&str] = &[
+    "base",
+    "baseq",
+    "cook",
+    "cook_cnt",
+    "cook_val",
+    "hdr",
+    "hdr_cnt",
+    "hdr_ip",
+    "hdr_val",
+    "path",
+    "query",
+    "req.cook",
+    "req.cook_cnt",
+    "req.cook_val",
+    "req.fhdr",
+    "req.fhdr_cnt",
+    "req.hdr",
+    "req.hdr_cnt",
+    "req.hdr_ip",
+    "req.hdr_val",
+    "req.hdrs",
+    "req.hdrs_bin",
+    "url",
+    "url_ip",
+    "url_param",
+    "url_port",
+    "urlp",
+    "urlp_val",
+];
+const NEEDS_RESPONSE: &[&str] = &[
+    "res.cook",
+    "res.cook_cnt",
+    "res.fhdr",
+    "res.fhdr_cnt",
+    "res.hdr",
+    "res.hdr_cnt",
+    "res.hdr_ip",
+    "res.hdr_val",
+    "res.hdrs",
+    "scook",
+    "shdr",
+    "shdr_cnt",
+    "shdr_ip",
+];
+
+/// Where a log-format string is evaluated: what it may read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// `http-request` rules: no response yet.
+    Request,
+    /// `http-response` rules: the request's head is gone.
+    Response,
+    /// `log-format` lines: both heads are gone.
+    Log,
+}
+
+/// Checks the `%[…]` expressions of a log-format string (a header value,
+/// a redirect target, a `log-format` line) for `stage`; the error is
+/// haproxy's text.
+pub(super) fn check_format(fmt: &str, lua: bool, stage: Stage) -> Result<(), String> {
+    let mut rest = fmt;
+    while let Some(i) = rest.find("%[") {
+        rest = &rest[i + 2..];
+        let end = rest.find(']').unwrap_or(rest.len());
+        let expr = &rest[..end];
+        if let Err(e) = check_expr(expr, lua) {
+            return Err(format!("failed to parse sample expression <{rest}> : {e}"));
+        }
+        let fetch = keyword(stages(expr).first().copied().unwrap_or(""));
+        let needs = if NEEDS_REQUEST.contains(&fetch) && stage != Stage::Request {
+            "HTTP request headers"
+        } else if NEEDS_RESPONSE.contains(&fetch) && stage != Stage::Response {
+            "HTTP response headers"
+        } else if fetch == "status" && stage == Stage::Request {
+            "HTTP response"
+        } else {
+            ""
+        };
+        if !needs.is_empty() {
+            return Err(format!(
+                "sample fetch <{rest}> may not be reliably used here because it needs '{needs}' which is not available here"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[rustfmt::skip]
 const FETCHES: &[&str] = &[
     "always_false", "always_true", "avg_queue", "base", "base32", "base32+src", "baseq",
@@ -209,6 +299,20 @@ mod tests {
         assert_eq!(
             check_expr("src,regsub(a,b),nosuch", false),
             Err("unknown converter 'nosuch'".into())
+        );
+        assert!(check_format("a %[src] %[req.hdr(x),lower]", false, Stage::Request).is_ok());
+        assert!(check_format("%[status]", false, Stage::Request).is_err());
+        assert!(check_format("%[path]", false, Stage::Response).is_err());
+        assert_eq!(
+            check_format("%[src] %[nosuch] x", false, Stage::Request),
+            Err(
+                "failed to parse sample expression <nosuch] x> : unknown fetch method 'nosuch'"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check_format("%[status] %[path]", false, Stage::Log),
+            Err("sample fetch <path]> may not be reliably used here because it needs 'HTTP request headers' which is not available here".into())
         );
         assert!(acl_fetch_known("hdr_beg(host),lower", false));
         assert!(!acl_fetch_known("TRUE", false));

@@ -28,22 +28,10 @@ pub(crate) fn listen(
         let registry = Arc::clone(registry);
         match &s.address {
             Endpoint::Unix { path } => {
-                // A socket file left by an earlier run would fail the bind.
-                if std::fs::symlink_metadata(path)
-                    .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
-                {
-                    let _ = std::fs::remove_file(path);
-                }
-                let l = tokio::net::UnixListener::bind(path)?;
-                if let Some(mode) = s.options.unix_mode {
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-                }
-                tokio::spawn(async move {
-                    while let Ok((c, _)) = l.accept().await {
-                        tokio::spawn(serve(c, level, Arc::clone(&registry)));
-                    }
-                });
+                listen_unix(path, s.options.unix_mode, move || Stats {
+                    session: Session::new(level),
+                    registry: Arc::clone(&registry),
+                })?;
             }
             Endpoint::Inet {
                 host: crate::model::Host::Ip(ip),
@@ -55,7 +43,11 @@ pub(crate) fn listen(
                 let l = tokio::net::TcpListener::from_std(std)?;
                 tokio::spawn(async move {
                     while let Ok((c, _)) = l.accept().await {
-                        tokio::spawn(serve(c, level, Arc::clone(&registry)));
+                        let lines = Stats {
+                            session: Session::new(level),
+                            registry: Arc::clone(&registry),
+                        };
+                        tokio::spawn(serve(c, lines));
                     }
                 });
             }
@@ -65,14 +57,65 @@ pub(crate) fn listen(
     Ok(())
 }
 
-/// One connection: read lines, answer them, close as haproxy does.
-async fn serve(
-    mut c: impl AsyncRead + AsyncWrite + Unpin,
-    level: Level,
+/// What answers the lines of one CLI connection.
+pub(crate) trait Lines: Send + 'static {
+    /// Runs one input line (without its newline): the answer.
+    fn line(&mut self, line: &str) -> String;
+    /// `quit` (or a command that ends the connection) was read.
+    fn closed(&self) -> bool;
+    /// `prompt` mode: the connection stays open between lines.
+    fn interactive(&self) -> bool;
+}
+
+/// A stats socket connection.
+struct Stats {
+    session: Session,
     registry: Arc<OnceLock<Registry>>,
-) {
-    let Some(reg) = registry.get() else { return };
-    let mut session = Session::new(level);
+}
+
+impl Lines for Stats {
+    fn line(&mut self, line: &str) -> String {
+        match self.registry.get() {
+            Some(reg) => self.session.line(reg, line),
+            None => String::new(),
+        }
+    }
+    fn closed(&self) -> bool {
+        self.session.closed
+    }
+    fn interactive(&self) -> bool {
+        self.session.interactive
+    }
+}
+
+/// Binds a UNIX CLI socket (`mode` applied, a stale socket file replaced)
+/// and serves each connection with a fresh `make()` on the current runtime.
+pub(crate) fn listen_unix<L: Lines>(
+    path: &std::path::Path,
+    mode: Option<u32>,
+    make: impl Fn() -> L + Send + 'static,
+) -> std::io::Result<()> {
+    // A socket file left by an earlier run would fail the bind.
+    if std::fs::symlink_metadata(path)
+        .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
+    {
+        let _ = std::fs::remove_file(path);
+    }
+    let l = tokio::net::UnixListener::bind(path)?;
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    tokio::spawn(async move {
+        while let Ok((c, _)) = l.accept().await {
+            tokio::spawn(serve(c, make()));
+        }
+    });
+    Ok(())
+}
+
+/// One connection: read lines, answer them, close as haproxy does.
+async fn serve(mut c: impl AsyncRead + AsyncWrite + Unpin, mut lines: impl Lines) {
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -81,11 +124,11 @@ async fn serve(
             let line: Vec<u8> = buf.drain(..=nl).collect();
             let text = String::from_utf8_lossy(&line[..nl]);
             let text = text.strip_suffix('\r').unwrap_or(&text);
-            let out = session.line(reg, text);
-            if c.write_all(out.as_bytes()).await.is_err() || session.closed {
+            let out = lines.line(text);
+            if c.write_all(out.as_bytes()).await.is_err() || lines.closed() {
                 return;
             }
-            if !session.interactive && !buf.contains(&b'\n') {
+            if !lines.interactive() && !buf.contains(&b'\n') {
                 let _ = c.shutdown().await;
                 return;
             }
@@ -97,9 +140,9 @@ async fn serve(
             Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
             _ => {
                 // EOF on a last line without its newline: haproxy runs it.
-                if !buf.is_empty() && !session.interactive {
+                if !buf.is_empty() && !lines.interactive() {
                     let text = String::from_utf8_lossy(&buf).into_owned();
-                    let out = session.line(reg, text.trim_end_matches('\r'));
+                    let out = lines.line(text.trim_end_matches('\r'));
                     let _ = c.write_all(out.as_bytes()).await;
                 }
                 let _ = c.shutdown().await;

@@ -147,6 +147,15 @@ impl LogFormat {
         Ok(LogFormat { nodes })
     }
 
+    /// The `%[…]` expressions of the format, for the runtime to evaluate
+    /// into `Entry::samples`.
+    pub fn expressions(&self) -> impl Iterator<Item = &str> {
+        self.nodes.iter().filter_map(|n| match n {
+            Node::Sample(x, _) => Some(x.as_str()),
+            _ => None,
+        })
+    }
+
     /// The line for one stream.
     pub fn render(&self, e: &Entry) -> String {
         let mut out = String::new();
@@ -352,14 +361,18 @@ fn date(out: &mut String, epoch_ms: u64, with_ms: bool) {
     };
 }
 
-fn ip(out: &mut String, a: Option<SocketAddr>, o: Opts) {
-    text(out, a.map(|a| a.ip().to_string()).as_deref(), o);
+/// `%ci`, `%fi`…: the address, or `unix` for a unix-socket stream.
+fn ip(out: &mut String, a: Option<SocketAddr>, unix: Option<u32>, o: Opts) {
+    let shown = a.map(|a| a.ip().to_string());
+    text(out, shown.as_deref().or(unix.map(|_| "unix")), o);
 }
 
-fn port(out: &mut String, a: Option<SocketAddr>, o: Opts) {
-    match a {
-        Some(a) => counter(out, u64::from(a.port()), o),
-        None => text(out, None, o),
+/// `%cp`, `%fp`…: the port, or the listener's number for a unix socket.
+fn port(out: &mut String, a: Option<SocketAddr>, unix: Option<u32>, o: Opts) {
+    match (a, unix) {
+        (Some(a), _) => counter(out, u64::from(a.port()), o),
+        (None, Some(id)) => counter(out, u64::from(id), o),
+        (None, None) => text(out, None, o),
     }
 }
 
@@ -376,14 +389,14 @@ fn render_var(out: &mut String, v: Var, o: Opts, e: &Entry) {
     let req_ms = e.accept_ms + u64::try_from(t.before_request()).unwrap_or(0);
     match v {
         Var::GlobalOpts => {}
-        Var::ClientIp => ip(out, e.client, o),
-        Var::ClientPort => port(out, e.client, o),
-        Var::FrontIp => ip(out, e.frontend_addr, o),
-        Var::FrontPort => port(out, e.frontend_addr, o),
-        Var::BackIp => ip(out, e.backend_src, o),
-        Var::BackPort => port(out, e.backend_src, o),
-        Var::ServerIp => ip(out, e.server_addr, o),
-        Var::ServerPort => port(out, e.server_addr, o),
+        Var::ClientIp => ip(out, e.client, e.unix, o),
+        Var::ClientPort => port(out, e.client, e.unix, o),
+        Var::FrontIp => ip(out, e.frontend_addr, e.unix, o),
+        Var::FrontPort => port(out, e.frontend_addr, e.unix, o),
+        Var::BackIp => ip(out, e.backend_src, None, o),
+        Var::BackPort => port(out, e.backend_src, None, o),
+        Var::ServerIp => ip(out, e.server_addr, None, o),
+        Var::ServerPort => port(out, e.server_addr, None, o),
         Var::Date => date(out, e.accept_ms, true),
         Var::ReqDate => date(out, req_ms, true),
         Var::DateGmt | Var::DateLocal => date(out, e.accept_ms, false),

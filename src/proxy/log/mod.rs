@@ -126,6 +126,9 @@ pub struct Entry {
     pub client: Option<SocketAddr>,
     /// The address the client connected to (`%fi:%fp`).
     pub frontend_addr: Option<SocketAddr>,
+    /// A unix-socket client: its listener's number (`%ci:%cp` and
+    /// `%fi:%fp` show `unix:N`).
+    pub unix: Option<u32>,
     /// Our source address towards the server (`%bi:%bp`); `None` before connecting.
     pub backend_src: Option<SocketAddr>,
     /// The server's address (`%si:%sp`); `None` when no server was chosen.

@@ -1,0 +1,265 @@
+//! `%[...]` sample expressions, `option originalto`, `capture cookie` and
+//! HTTP over a unix listener against haproxy 2.6 (needs root; each run in
+//! its own network namespace). The same requests go through haproxy and
+//! through Pharos on the same configuration: what the clients get back,
+//! the exact bytes the backend receives (rules' header values, the
+//! forwarded addresses), and the syslog lines (cookie captures, a
+//! log-format with expressions, `unix:N` clients) must be the same.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[path = "proxy_harness.rs"]
+mod harness;
+use harness::{in_fresh_netns, read_request, serve_each_connection, start};
+
+const PORT: u16 = 18430;
+const EXCEPT: u16 = 18431;
+const FMT: u16 = 18432;
+const SYSLOG: u16 = 15530;
+
+fn config(dir: &Path, backend: u16) -> String {
+    let sock = dir.join("web.sock").display().to_string();
+    let fmt_sock = dir.join("fmt.sock").display().to_string();
+    format!(
+        "global
+  log 127.0.0.1:{SYSLOG} local2
+defaults
+  mode http
+  log global
+  timeout connect 1s
+  timeout client 3s
+  timeout server 3s
+listen web
+  option httplog
+  bind 127.0.0.1:{PORT}
+  bind 198.51.100.10:{PORT}
+  bind unix@{sock}
+  option forwardfor
+  option originalto
+  capture cookie SESS len 8
+  http-request add-header X-First one
+  http-request set-header X-Src %[src]
+  http-request set-header X-Host %[req.hdr(host),lower]
+  http-request set-header X-Misc \"%[dst]:%[dst_port] %[path] %[url] %[query] %[method] %[base] %[req.cook(SESS)] %[ssl_fc]\"
+  http-request add-header X-Conv \"%[req.hdr(host),upper] %[req.hdr(host),base64] %[req.hdr(x-f),field(2,:)] %[src,hex] [%[req.hdr(x-none)]] %ci 100%%\"
+  http-request add-header X-Occ \"%[req.hdr(x-m)] %[req.hdr(x-m,1)] %[hdr(x-m,2)] %[req.hdr(x-m,9)]\"
+  http-request redirect location /to%[path]?h=%[req.hdr(host)] if {{ path_beg /redir }}
+  http-response set-header X-Resp \"%[status] %[res.hdr(x-server),upper]\"
+  server s1 127.0.0.1:{backend}
+listen except
+  bind 127.0.0.1:{EXCEPT}
+  bind 198.51.100.10:{EXCEPT}
+  option originalto except 127.0.0.0/8 header X-Dst
+  http-request set-header X-Here \"%[dst]:%[dst_port] %fi:%fp\" if {{ dst_port {EXCEPT} }}
+  server s1 127.0.0.1:{backend}
+listen fmt
+  bind 127.0.0.1:{FMT}
+  bind unix@{fmt_sock}
+  capture request header Host len 12
+  capture cookie SE len 30
+  log-format \"%ci:%cp %fi:%fp %[src] %[dst_port] %[status] %[capture.req.hdr(0)] %CC %CS %{{+Q}}[method] %[src,hex] %[ssl_fc]\"
+  server s1 127.0.0.1:{backend}
+"
+    )
+}
+
+/// A backend that answers every request with a fixed body, two
+/// `Set-Cookie` fields for paths with `/sc`, and records what it got.
+fn backend(log: Arc<Mutex<Vec<String>>>) -> u16 {
+    serve_each_connection(0, Duration::from_secs(20), Arc::default(), move |mut c| {
+        let mut pending = Vec::new();
+        while let Some(req) = read_request(&mut c, &mut pending) {
+            let text = String::from_utf8_lossy(&req).into_owned();
+            let cookies = if text.starts_with("GET /sc") {
+                "Set-Cookie: SESS=abcdefghijkl; path=/\r\nSet-Cookie: OTHER=1\r\n"
+            } else {
+                ""
+            };
+            log.lock().expect("log").push(text);
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-Server: s1\r\n{cookies}\r\nok\n"
+            );
+            if c.write_all(resp.as_bytes()).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// Everything read from `c` until it closes or 300 ms of silence.
+fn drain(c: &mut impl Read) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = c.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// One request from `from` to `to:port` on a connection of its own.
+fn tcp(from: &str, to: &str, port: u16, req: &str) -> String {
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let local: SocketAddr = format!("{from}:0").parse().expect("addr");
+    sock.bind(&local.into()).expect("bind client");
+    let to: SocketAddr = format!("{to}:{port}").parse().expect("addr");
+    sock.connect(&to.into()).expect("connect to the proxy");
+    let mut c: TcpStream = sock.into();
+    c.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    c.write_all(req.as_bytes()).expect("send");
+    drain(&mut c)
+}
+
+/// One request over the unix socket at `path`.
+fn unix(path: &Path, req: &str) -> String {
+    let mut c = UnixStream::connect(path).expect("connect to the unix listener");
+    c.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    c.write_all(req.as_bytes()).expect("send");
+    drain(&mut c)
+}
+
+/// Collects syslog datagrams on 127.0.0.1:SYSLOG for `life`.
+fn receiver(life: Duration) -> Arc<Mutex<Vec<String>>> {
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sock = UdpSocket::bind(("127.0.0.1", SYSLOG)).expect("syslog socket");
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let g = Arc::clone(&got);
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let mut buf = [0u8; 4096];
+        while t0.elapsed() < life {
+            if let Ok(n) = sock.recv(&mut buf) {
+                g.lock()
+                    .expect("log")
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+    });
+    got
+}
+
+/// A log line without what differs between runs: the syslog header, the
+/// dates, client ports, timers.
+fn normalize(line: &str) -> String {
+    let msg = line.split_once("]: ").map_or(line, |(_, m)| m).trim_end();
+    msg.split(' ')
+        .map(|tok| {
+            if tok.starts_with('[') && tok.ends_with(']') && tok.contains('/') {
+                "[DATE]".to_string()
+            } else if tok.split('/').count() == 5
+                && tok.split('/').all(|t| t.parse::<i64>().is_ok())
+            {
+                "TIMERS".to_string()
+            } else if let Some(ip) = tok.strip_prefix("127.0.0.1:").map(|_| "127.0.0.1")
+                && tok[ip.len() + 1..].parse::<u16>().is_ok_and(|p| p > 20000)
+            {
+                "127.0.0.1:PORT".to_string()
+            } else if let Some(ip) = tok.strip_prefix("198.51.100.10:").map(|_| "198.51.100.10")
+                && tok[ip.len() + 1..].parse::<u16>().is_ok_and(|p| p > 20000)
+            {
+                "198.51.100.10:PORT".to_string()
+            } else {
+                tok.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What one run saw: the answers, the backend's requests, the log lines.
+type Outcome = (Vec<String>, Vec<String>, Vec<String>);
+
+fn run(program: &'static [&'static str], tag: &str) -> Outcome {
+    in_fresh_netns(tag, move |dir| {
+        let got = receiver(Duration::from_secs(15));
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let port = backend(Arc::clone(&seen));
+        let conf = dir.join("s.cfg");
+        std::fs::write(&conf, config(dir, port)).expect("cfg");
+        let mut proxy = start(program, &conf, FMT);
+        let get = |path: &str, extra: &str| {
+            format!("GET {path} HTTP/1.1\r\nHost: WwW.Ex\r\n{extra}Connection: close\r\n\r\n")
+        };
+        let answers = vec![
+            tcp(
+                "127.0.0.1",
+                "127.0.0.1",
+                PORT,
+                &get(
+                    "/p/a?q=1&r",
+                    "Cookie: a=1; SESS=0123456789abc; SESS=zz\r\nX-F: a:b:c\r\nX-M: a, b\r\nX-M: c\r\n",
+                ),
+            ),
+            tcp("198.51.100.10", "198.51.100.10", PORT, &get("/sc", "")),
+            tcp("127.0.0.1", "127.0.0.1", PORT, &get("/redir/x?y", "")),
+            unix(&dir.join("web.sock"), &get("/unix", "Cookie: SESS=u\r\n")),
+            tcp("127.0.0.1", "127.0.0.1", EXCEPT, &get("/lo", "")),
+            tcp("198.51.100.10", "198.51.100.10", EXCEPT, &get("/ext", "")),
+            tcp(
+                "127.0.0.1",
+                "127.0.0.1",
+                FMT,
+                &get("/sc", "Cookie: x=1; SESSX=xy;SESS=0123\r\n"),
+            ),
+            unix(
+                &dir.join("fmt.sock"),
+                &get("/sc", "Cookie: SESS=\"quoted;x\"\r\n"),
+            ),
+        ];
+        // Every stream's line (`except` logs its connections at accept).
+        let t0 = Instant::now();
+        while got.lock().expect("log").len() < 8 && t0.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        let lines = got
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|l| normalize(l))
+            .collect();
+        let requests = seen.lock().expect("seen").clone();
+        (answers, requests, lines)
+    })
+}
+
+#[test]
+fn samples_originalto_cookie_capture_and_unix_clients_match_haproxy_needs_root() {
+    let theirs = run(&["haproxy", "-db"], "sha");
+    let ours = run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "sph");
+    // The oracle shows what is compared.
+    assert!(
+        theirs
+            .1
+            .iter()
+            .any(|r| r.contains("x-original-to: 198.51.100.10"))
+            && theirs.1.iter().any(|r| r.contains("x-dst: 198.51.100.10")),
+        "haproxy: {theirs:#?}"
+    );
+    assert!(
+        theirs.2.len() == 8 && theirs.2.iter().any(|l| l.starts_with("unix:")),
+        "haproxy: {theirs:#?}"
+    );
+    for (what, a, b) in [
+        ("answer", &theirs.0, &ours.0),
+        ("backend request", &theirs.1, &ours.1),
+        ("log line", &theirs.2, &ours.2),
+    ] {
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert_eq!(y, x, "{what} {i}\nhaproxy: {a:#?}\npharos: {b:#?}");
+        }
+        assert_eq!(b.len(), a.len(), "{what}s\nhaproxy: {a:#?}\npharos: {b:#?}");
+    }
+}

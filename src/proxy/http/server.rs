@@ -1,0 +1,224 @@
+//! The request's way to a server: persistence, balancing, the backend's
+//! rules, the forwarded addresses, the connection (retries, redispatch),
+//! the body and `Expect: 100-continue`.
+
+use super::*;
+
+/// The request goes to a server of `pool`: persistence, balancing, the
+/// backend's rules, the connection, the body, the response.
+pub(super) async fn to_server(
+    conn: &mut Conn<impl Stream>,
+    svc: &HttpService,
+    pool: &Arc<Pool>,
+    mut head: RequestHead,
+    trace: &mut Trace,
+) -> Next {
+    let addrs = conn.addrs;
+    // A persistence cookie may name the server (and is taken out of
+    // the request where haproxy takes it out).
+    let now = std::time::SystemTime::now();
+    let cookie = pool.persistence.as_ref().map(|p| {
+        let method = head.method().to_vec();
+        p.on_request(
+            head.headers_mut(),
+            &method,
+            &|i| pool.usable(i),
+            PersistRules::default(),
+            now,
+        )
+    });
+    if let Some(c) = &cookie {
+        trace.entry.termination.cookie = Some((c.seen, CookieSet::None));
+    }
+    let direct = cookie.as_ref().and_then(|c| c.server.filter(|_| c.direct));
+    // The view borrows the head: it lives only for each pick.
+    let taken = pool
+        .take(|| {
+            direct.and_then(|i| pool.direct(i)).or_else(|| {
+                let header = |name: &str| head.headers().get(name);
+                pool.pick(&RequestView {
+                    src: addrs.src.map(|a| a.ip()),
+                    uri: Some(head.uri()),
+                    header: Some(&header),
+                    key: None,
+                })
+            })
+        })
+        .await;
+    let lease = match trace.took(taken) {
+        Ok(lease) => lease,
+        Err(end) => return fail(&mut conn.client, trace, 503, end).await,
+    };
+    if let Verdict::Reply { bytes, local } =
+        rules::on_request(&pool.http_request, &pool.acls, &mut head, &addrs)
+    {
+        drop(lease);
+        let cause = if local { Cause::Local } else { Cause::Proxy };
+        let keep = head.client_keep_alive();
+        return answer(conn, trace, closing(bytes, keep), keep, cause).await;
+    }
+    // After every rule, as haproxy adds them: the client's address, then
+    // the one it connected to, each a field of its own at the end.
+    if let Some(ff) = &svc.forwardfor
+        && !(ff.if_none && head.headers().get(&ff.header).is_some())
+    {
+        add_address(&mut head, &ff.header, ff.except, addrs.src);
+    }
+    if let Some(ot) = &svc.originalto {
+        add_address(&mut head, &ot.header, ot.except, addrs.dst);
+    }
+    let addr = lease.addr;
+    trace.assigned(&pool.name, lease.server_name(), addr);
+    let server = match conn.idle.remove(&addr) {
+        Some(s) => {
+            trace.connected();
+            Ok(s)
+        }
+        None => trace.tried(pool.connect(addr).await),
+    };
+    let mut server = match server {
+        Ok(s) => s,
+        Err(end) => return fail(&mut conn.client, trace, 503, end).await,
+    };
+    let mut out = Vec::with_capacity(1024);
+    head.encode_for_server(svc.server_mode, &mut out);
+    if server.write_all(&out).await.is_err() {
+        return fail(
+            &mut conn.client,
+            trace,
+            502,
+            (Cause::ServerAbort, Stage::Headers),
+        )
+        .await;
+    }
+    // `Expect: 100-continue`: the client sends the body once the server's
+    // 100 came through; a final answer instead means no body will follow.
+    let mut sbuf = Vec::new();
+    let mut body = head.framing().body;
+    if head.framing().expect_continue && body != BodyLength::Empty {
+        let (go_on, read) = interim(conn, &mut server, svc, pool.server_timeout(), &head).await;
+        match go_on {
+            Some(true) => {}
+            Some(false) => body = BodyLength::Empty,
+            None => return Next::Close,
+        }
+        sbuf = read;
+    }
+    match relay_body(&mut conn.client, &mut server, &mut conn.buf, body, svc).await {
+        Ok(n) => trace.entry.bytes_in += n,
+        Err(()) => {
+            return fail(
+                &mut conn.client,
+                trace,
+                400,
+                (Cause::ClientAbort, Stage::Data),
+            )
+            .await;
+        }
+    }
+    let server_timeout = pool.server_timeout();
+    let edits = ResponseEdits {
+        rules: [
+            (&pool.http_response[..], &pool.acls[..]),
+            (&svc.http_response[..], &svc.acls[..]),
+        ],
+        addrs,
+        cookie: pool
+            .persistence
+            .as_ref()
+            .zip(cookie.as_ref())
+            .map(|(p, c)| (p, lease.id.0, c, now)),
+    };
+    let Some(keep) = response(
+        &mut conn.client,
+        &mut server,
+        sbuf,
+        &head,
+        svc,
+        server_timeout,
+        &edits,
+        trace,
+    )
+    .await
+    else {
+        return Next::Close;
+    };
+    if keep.tunnel {
+        // Upgraded (101): bytes both ways until both sides are done.
+        let idle = svc.tunnel_timeout;
+        let (up, down) = tunnel::relay(
+            tokio::io::split(&mut conn.client),
+            server.split(),
+            idle.or(svc.client_timeout),
+            idle.or(server_timeout),
+        )
+        .await;
+        trace.entry.bytes_in += up.bytes;
+        trace.entry.bytes_out += down.bytes;
+        if let Some((cause, stage)) = tunnel::ending(&up, &down) {
+            trace.end(cause, stage);
+        }
+        return Next::Close;
+    }
+    for c in [&*svc.counters, &pool.counters, lease.counters()] {
+        c.response(keep.status);
+    }
+    drop(lease);
+    if keep.server {
+        conn.idle.insert(addr, server);
+    }
+    if !keep.client {
+        let _ = conn.client.shutdown().await;
+        return Next::Close;
+    }
+    Next::Continue
+}
+
+/// Waits for the server's first answer to an `Expect: 100-continue`
+/// request: a 100 is passed to the client (Some(true): send the body); a
+/// final answer or a failure is for `response` (Some(false)); None when the
+/// client is gone. With what was read of the server past the 100.
+pub(super) async fn interim(
+    conn: &mut Conn<impl Stream>,
+    server: &mut TcpStream,
+    svc: &HttpService,
+    timeout: Option<Duration>,
+    request: &RequestHead,
+) -> (Option<bool>, Vec<u8>) {
+    let mut sbuf = Vec::new();
+    loop {
+        match ResponseHead::parse(&sbuf, &svc.limits, request.is_head()) {
+            Ok(Parse::Complete { head, len }) if head.status == 100 => {
+                let mut out = Vec::new();
+                head.encode_for_client(request, false, &mut out);
+                sbuf.drain(..len);
+                let sent = conn.client.write_all(&out).await.is_ok();
+                return (sent.then_some(true), sbuf);
+            }
+            Ok(Parse::Partial) => match fill(server, &mut sbuf, timeout).await {
+                Ok(n) if n > 0 => {}
+                _ => return (Some(false), sbuf),
+            },
+            _ => return (Some(false), sbuf),
+        }
+    }
+}
+
+/// `option forwardfor` (the client's address) and `option originalto`
+/// (the address it connected to): `header: ADDR` appended last, unless the
+/// address is in the `except` network; nothing for a unix client.
+pub(super) fn add_address(
+    head: &mut RequestHead,
+    header: &str,
+    except: Option<Prefix>,
+    addr: Option<SocketAddr>,
+) {
+    let Some(ip) = addr.map(|a| unmapped(a.ip())) else {
+        return;
+    };
+    if except.is_some_and(|net| net.contains(ip)) {
+        return;
+    }
+    head.headers_mut()
+        .append(header.as_bytes(), ip.to_string().as_bytes());
+}

@@ -1,0 +1,90 @@
+//! `mode tcp` streams: a server from the backend (queue, retries,
+//! redispatch), then both directions relayed (`tunnel`), logged at the end
+//! with `option tcplog`.
+
+use super::balance::RequestView;
+use super::counters::{Counters, Session};
+use super::pool::Pool;
+use super::trace::{Active, FrontLog, Origin, Trace};
+use super::tunnel;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// A `mode tcp` frontend.
+pub(super) struct TcpService {
+    pub(super) frontend: String,
+    pub(super) pool: Arc<Pool>,
+    /// `timeout client`.
+    pub(super) client_idle: Option<Duration>,
+    pub(super) counters: Arc<Counters>,
+    pub(super) log: Option<FrontLog>,
+}
+
+/// One client connection (from `peer` when it is an IP client): connect
+/// to a server (`Pool::connect`), then copy both ways; when all tries fail
+/// the client is closed. Logged at the end with `option tcplog`.
+pub(super) async fn relay(
+    client: impl AsyncRead + AsyncWrite + Unpin,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    svc: Arc<TcpService>,
+) {
+    let _active = Active::new();
+    let _session = Session::new(&svc.counters);
+    let mut trace = match (&svc.log, peer) {
+        (Some(log), Some(peer)) => {
+            let t = Trace::start(Origin::now(), &svc.frontend, false, peer, local);
+            log.accepted(&t);
+            t
+        }
+        _ => Trace::off(),
+    };
+    relay_traced(client, peer, &svc, &mut trace).await;
+    if let Some(log) = &svc.log
+        && peer.is_some()
+    {
+        trace.frontend_conns(svc.counters.current());
+        trace.backend_conns(svc.pool.beconn());
+        log.done(trace);
+    }
+}
+
+pub(super) async fn relay_traced(
+    mut client: impl AsyncRead + AsyncWrite + Unpin,
+    peer: Option<SocketAddr>,
+    svc: &TcpService,
+    trace: &mut Trace,
+) {
+    let pool = &svc.pool;
+    let src = peer.map(|p| p.ip());
+    let pick = || {
+        pool.pick(&RequestView {
+            src,
+            ..RequestView::default()
+        })
+    };
+    let lease = match trace.took(pool.take(pick).await) {
+        Ok(lease) => lease,
+        Err((cause, stage)) => return trace.end(cause, stage),
+    };
+    trace.assigned(&pool.name, lease.server_name(), lease.addr);
+    let mut server = match trace.tried(pool.connect(lease.addr).await) {
+        Ok(server) => server,
+        Err((cause, stage)) => return trace.end(cause, stage),
+    };
+    let (up, down) = tunnel::relay(
+        tokio::io::split(&mut client),
+        server.split(),
+        svc.client_idle,
+        pool.server_timeout(),
+    )
+    .await;
+    trace.entry.bytes_in = up.bytes;
+    trace.entry.bytes_out = down.bytes;
+    if let Some((cause, stage)) = tunnel::ending(&up, &down) {
+        trace.end(cause, stage);
+    }
+    drop(lease);
+}
