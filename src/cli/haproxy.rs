@@ -204,7 +204,7 @@ fn version_text() -> String {
     format!(
         "HAProxy version {} {RELEASE_DATE} - https://haproxy.org/\n\
 Status: Pharos {} (a Rust replacement reading haproxy 2.6 configurations).\n\
-Known bugs: maxqueue and slowstart are not in this Pharos build yet.\n{}\n",
+Known bugs: none known in this Pharos build.\n{}\n",
         cond::VERSION,
         env!("CARGO_PKG_VERSION"),
         running_on()

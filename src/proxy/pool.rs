@@ -4,6 +4,9 @@
 //! (`timeout connect`, `retries` on the same server a second apart,
 //! `option redispatch`). Check transitions are logged in haproxy's words.
 
+mod queue;
+mod ramp;
+
 use super::balance::{Balancer, ChangeError, RequestView, ServerId};
 use super::cookie::Persistence;
 use super::counters::Counters;
@@ -13,8 +16,10 @@ use crate::check::{self, Health};
 use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{Proxy, ProxyKind};
 use crate::model::{Endpoint, HealthCheck, Host};
+use queue::Queues;
+pub(super) use queue::{Place, Refused, Taken};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -43,6 +48,13 @@ pub(super) struct Member {
     pub stopped_once: AtomicBool,
     /// `maxconn`: concurrent exchanges at most, the rest wait in the queue.
     pub maxconn: Option<u32>,
+    /// The `maxconn` in force (0: none): lower while warming up.
+    limit: AtomicU32,
+    /// `maxqueue`: requests waiting for this server at most.
+    pub maxqueue: Option<u32>,
+    /// `slowstart`, and when the current warm-up began.
+    slowstart: Option<Duration>,
+    warming: Mutex<Option<Instant>>,
 }
 
 /// Forced maintenance: no traffic at all, checks paused.
@@ -78,11 +90,16 @@ pub(super) struct Pool {
     limited: bool,
     /// `timeout queue` (default: `timeout connect`).
     queue_timeout: Option<Duration>,
-    /// Signalled when a counted slot frees.
-    freed: tokio::sync::Notify,
-    /// Requests waiting in the queue now (`qcur`).
-    pub queued: AtomicU64,
+    /// The servers' and the backend's queues.
+    queues: Queues,
+    /// Told when a server starts warming up.
+    warm: tokio::sync::Notify,
+    /// Where server state lines go (set when the checks start).
+    say: std::sync::OnceLock<Say>,
 }
+
+/// haproxy's lines on stderr.
+pub(super) type Say = Arc<dyn Fn(Level, String) + Send + Sync>;
 
 impl Pool {
     /// The servers of backend (or listen) `p` with a literal address.
@@ -119,6 +136,14 @@ impl Pool {
                     since: Mutex::new(Instant::now()),
                     stopped_once: AtomicBool::new(false),
                     maxconn: s.params.maxconn.filter(|&n| n > 0),
+                    limit: AtomicU32::new(s.params.maxconn.unwrap_or(0)),
+                    maxqueue: s.params.maxqueue.filter(|&n| n > 0),
+                    slowstart: s
+                        .params
+                        .slowstart
+                        .map(|d| d.to_std())
+                        .filter(|d| !d.is_zero()),
+                    warming: Mutex::new(None),
                 }
             })
             .collect();
@@ -129,6 +154,7 @@ impl Pool {
             }
         }
         let limited = members.iter().any(|m| m.maxconn.is_some());
+        let queues = Queues::new(members.len());
         Pool {
             kind: if p.kind == ProxyKind::Listen {
                 "proxy"
@@ -151,8 +177,9 @@ impl Pool {
             log,
             limited,
             queue_timeout: p.timeouts.queue.or(p.timeouts.connect).map(|d| d.to_std()),
-            freed: tokio::sync::Notify::new(),
-            queued: AtomicU64::new(0),
+            queues,
+            warm: tokio::sync::Notify::new(),
+            say: std::sync::OnceLock::new(),
         }
     }
 
@@ -166,6 +193,19 @@ impl Pool {
     /// the lease is dropped (leastconn counts it meanwhile).
     pub(super) fn pick(self: &Arc<Self>, req: &RequestView<'_>) -> Option<Lease> {
         let mut b = self.balancer.lock().ok()?;
+        if self.limited {
+            // Full servers are skipped whoever filled them.
+            for (i, m) in self
+                .members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.maxconn.is_some())
+            {
+                let load = u32::try_from(m.counters.current()).unwrap_or(u32::MAX);
+                let waiting = u32::try_from(self.queues.len(Some(i))).unwrap_or(u32::MAX);
+                b.set_load(ServerId(i), load, waiting);
+            }
+        }
         let id = b.pick(req)?;
         match self.members.get(id.0).and_then(|m| m.addr) {
             Some(addr) => {
@@ -212,7 +252,8 @@ impl Pool {
         let Some(m) = self.members.get(index) else {
             return false;
         };
-        if m.admin.swap(bits, Ordering::Relaxed) == bits {
+        let was = m.admin.swap(bits, Ordering::Relaxed);
+        if was == bits {
             return false;
         }
         if bits & MAINT != 0 {
@@ -220,6 +261,10 @@ impl Pool {
         }
         self.touch(index);
         if let Ok(mut b) = self.balancer.lock() {
+            // Leaving maintenance is coming back UP (not leaving a drain).
+            if was & MAINT != 0 && bits & MAINT == 0 && m.up.load(Ordering::Relaxed) {
+                self.came_up(&mut b, index);
+            }
             self.sync(&mut b, index);
         }
         true
@@ -230,6 +275,14 @@ impl Pool {
         let initial = self.members.get(index)?.weight;
         let b = self.balancer.lock().ok()?;
         Some((b.weight(ServerId(index))?, initial))
+    }
+
+    /// The weight `show stat` shows for server `index` (lower while it
+    /// warms up) and its throttle in percent (while it warms up).
+    pub(super) fn shown_weight(&self, index: usize) -> Option<(u32, Option<u32>)> {
+        let b = self.balancer.lock().ok()?;
+        let id = ServerId(index);
+        Some((b.shown_weight(id)?, b.throttle(id)))
     }
 
     /// `set weight`: the balancer checks the range and static algorithms.
@@ -258,73 +311,44 @@ impl Pool {
 
     fn lease(self: &Arc<Self>, id: ServerId, addr: SocketAddr, balanced: bool) -> Lease {
         let m = &self.members[id.0];
-        let open = m.counters.open();
-        let _ = self.counters.open();
+        let limit = u64::from(m.limit.load(Ordering::Relaxed));
+        let full = |n: u64| limit > 0 && n > limit;
+        // A full server is not counted (its `stot` stays), except when two
+        // took the last slot at once.
+        let (over, counted) = if full(m.counters.current() + 1) {
+            (true, false)
+        } else {
+            let open = m.counters.open();
+            let _ = self.counters.open();
+            (full(open), true)
+        };
         Lease {
             pool: Arc::clone(self),
             id,
             addr,
             balanced,
-            over: m.maxconn.is_some_and(|max| open > u64::from(max)),
+            over,
+            counted,
+            redispatched: false,
         }
     }
 
-    /// A server for one exchange, waiting in the backend's queue while
-    /// every candidate is at its `maxconn` (at most `timeout queue`).
-    /// `attempt` picks once (persistence, else the balancer); it is tried
-    /// once per server before waiting, so that a full server's turn passes
-    /// to the next one as haproxy's balancer skips full servers.
-    pub(super) async fn take(&self, mut attempt: impl FnMut() -> Option<Lease>) -> Taken {
-        if !self.limited {
-            return attempt().map_or(Taken::NoServer, |l| Taken::Lease(l, 0));
-        }
-        let deadline =
-            tokio::time::Instant::now() + self.queue_timeout.unwrap_or(Duration::MAX / 4);
-        let mut waiting = None;
-        let mut position = 0;
-        loop {
-            // Registered before trying, so that a slot freed meanwhile wakes us.
-            let freed = self.freed.notified();
-            tokio::pin!(freed);
-            freed.as_mut().enable();
-            // The balancer skips full servers and finds none when all are
-            // full; a server named by persistence may be full too.
-            let mut full = false;
-            for _ in 0..self.members.len() {
-                match attempt() {
-                    Some(l) if !l.over => return Taken::Lease(l, position),
-                    Some(_) => full = true,
-                    None => {
-                        full |= self.any_full();
-                        break;
-                    }
-                }
-            }
-            if !full {
-                return Taken::NoServer;
-            }
-            if waiting.is_none() {
-                let w = Waiting::new(&self.queued);
-                position = w.1;
-                waiting = Some(w);
-            }
-            if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                return Taken::QueueTimeout(position);
-            }
-        }
-    }
-
-    /// Streams in the backend now, those in its queue included (`%bc`).
+    /// Streams in the backend now, those in its queues included (`%bc`).
     pub(super) fn beconn(&self) -> u64 {
-        self.counters.current() + self.queued.load(Ordering::Relaxed)
+        self.counters.current() + self.queues.total()
+    }
+
+    /// Requests waiting for server `index` (None: in the backend's own
+    /// queue), now and at most (`qcur`, `qmax`).
+    pub(super) fn queued(&self, index: Option<usize>) -> (u64, u64) {
+        (self.queues.len(index), self.queues.most(index))
     }
 
     /// Whether a usable server is at its `maxconn`.
     fn any_full(&self) -> bool {
         self.members.iter().enumerate().any(|(i, m)| {
-            m.maxconn
-                .is_some_and(|max| m.counters.current() >= u64::from(max))
-                && self.usable(i)
+            let limit = m.limit.load(Ordering::Relaxed);
+            limit > 0 && m.counters.current() >= u64::from(limit) && self.usable(i)
         })
     }
 
@@ -385,7 +409,9 @@ impl Pool {
 
     /// Starts the health check of every server that has one (on the
     /// current tokio runtime). `say` gets haproxy's log lines.
-    pub(super) fn start_checks(self: &Arc<Self>, say: Arc<dyn Fn(Level, String) + Send + Sync>) {
+    pub(super) fn start_checks(self: &Arc<Self>, say: Say) {
+        let _ = self.say.set(Arc::clone(&say));
+        self.start_ramps();
         for i in 0..self.members.len() {
             let Some(hc) = self.members[i].check.clone() else {
                 continue;
@@ -424,9 +450,12 @@ impl Pool {
                         m.up.store(up, Ordering::Relaxed);
                         pool.touch(i);
                         if let Ok(mut b) = pool.balancer.lock() {
+                            if up {
+                                pool.came_up(&mut b, i);
+                            }
                             pool.sync(&mut b, i);
                         }
-                        pool.announce(i, up, &outcome.describe(), &*say);
+                        pool.announce(i, up, Some(&outcome.describe()), &*say);
                     }
                     tokio::time::sleep(health.next_interval(&hc)).await;
                 }
@@ -436,7 +465,14 @@ impl Pool {
 
     /// haproxy's lines for a server changing state: on stderr through
     /// `say`, and to the backend's log targets.
-    fn announce(&self, i: usize, up: bool, why: &str, say: &(dyn Fn(Level, String) + Send + Sync)) {
+    /// (`why` None: the end of a slowstart, worded without a reason.)
+    fn announce(
+        &self,
+        i: usize,
+        up: bool,
+        why: Option<&str>,
+        say: &(dyn Fn(Level, String) + Send + Sync),
+    ) {
         let count = |backup: bool| {
             self.members
                 .iter()
@@ -452,14 +488,15 @@ impl Pool {
             }
             say(level, told);
         };
+        let why = why.map(|w| format!(", {w}")).unwrap_or_default();
         if up {
             let text = format!(
-                "Server {who} is UP, {why}. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue."
+                "Server {who} is UP{why}. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue."
             );
             tell(Level::Warning, Severity::Notice, &text, text.clone());
         } else {
             let text = format!(
-                "Server {who} is DOWN, {why}. {active} active and {backup} backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue."
+                "Server {who} is DOWN{why}. {active} active and {backup} backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue."
             );
             tell(Level::Warning, Severity::Alert, &text, text.clone());
             if active + backup == 0 {
@@ -508,6 +545,11 @@ pub(super) struct Lease {
     balanced: bool,
     /// Over the server's `maxconn`: not to be used.
     over: bool,
+    /// Counted in the server's and the backend's sessions.
+    counted: bool,
+    /// Balanced again after its cookie's server refused it (`maxqueue`):
+    /// the persistence is broken (log `D`, `+` before the retries).
+    pub redispatched: bool,
 }
 
 impl Lease {
@@ -524,40 +566,16 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.pool.members[self.id.0].counters.close();
-        self.pool.counters.close();
+        if self.counted {
+            self.pool.members[self.id.0].counters.close();
+            self.pool.counters.close();
+        }
         if self.balanced {
             self.pool.release(self.id);
         }
         // A slot that counted frees a place for the first one queued.
         if self.pool.limited && !self.over {
-            self.pool.freed.notify_one();
+            self.pool.queues.freed(self.id.0);
         }
-    }
-}
-
-/// What [`Pool::take`] got, with the place it took in the backend's queue
-/// (`%bq`; 0 when it did not wait).
-pub(super) enum Taken {
-    Lease(Lease, u64),
-    /// No server can take it (`<NOSRV>`, 503).
-    NoServer,
-    /// Queued for longer than `timeout queue` (503, `sQ`).
-    QueueTimeout(u64),
-}
-
-/// Counts one request in the backend's queue while it waits, and its place.
-struct Waiting<'a>(&'a AtomicU64, u64);
-
-impl<'a> Waiting<'a> {
-    fn new(queued: &'a AtomicU64) -> Waiting<'a> {
-        let place = queued.fetch_add(1, Ordering::Relaxed) + 1;
-        Waiting(queued, place)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }

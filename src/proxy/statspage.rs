@@ -333,14 +333,20 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
     if let Some(pool) = &e.pool {
         for (i, m) in pool.members.iter().enumerate() {
             let check = m.check_view.lock().ok().and_then(|v| v.clone());
-            let (weight, _) = pool.weights(i).unwrap_or((m.weight, m.weight));
+            let (uweight, _) = pool.weights(i).unwrap_or((m.weight, m.weight));
+            let (weight, throttle) = pool.shown_weight(i).unwrap_or((uweight, None));
+            let (qcur, qmax) = pool.queued(Some(i));
             servers.push(ServerStats {
                 name: m.name.clone(),
                 sid: u32::try_from(i).unwrap_or(0) + 1,
                 traffic: m.counters.traffic(),
                 status: server_status(m, check.as_ref()),
                 weight,
-                uweight: weight,
+                uweight,
+                throttle,
+                qcur,
+                qmax,
+                qlimit: m.maxqueue.map(u64::from),
                 backup: m.backup,
                 lastchg: m.since.lock().map_or(0, |t| t.elapsed().as_secs()),
                 lbtot: m.counters.lbtot.load(Ordering::Relaxed),
@@ -356,7 +362,7 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
         let usable = |backup: bool| {
             (0..pool.members.len())
                 .filter(|&i| pool.members[i].backup == backup && pool.balanced(i))
-                .map(|i| pool.weights(i).map_or(0, |(w, _)| w))
+                .map(|i| pool.shown_weight(i).map_or(0, |(w, _)| w))
                 .collect::<Vec<u32>>()
         };
         let (act, bck) = (usable(false), usable(true));
@@ -369,7 +375,10 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
             .members
             .iter()
             .any(|m| m.up.load(Ordering::Relaxed) && m.admin.load(Ordering::Relaxed) & MAINT == 0);
+        let (qcur, qmax) = pool.queued(None);
         backend = Some(BackendStats {
+            qcur,
+            qmax,
             traffic: pool.counters.traffic(),
             status: if any_up || pool.members.is_empty() {
                 "UP".into()

@@ -7,7 +7,7 @@
 use super::http1::{HeaderList, RequestHead};
 use super::log::{self, Cause, Entry, LogFormat, Stage};
 use super::logging::Sink;
-use super::pool::{Connect, Lease, Taken};
+use super::pool::{Connect, Lease, Place, Refused, Taken};
 use super::sample::{self, Addrs, Ctx};
 use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{CaptureKind, HaproxyConfig, LogOption, Proxy};
@@ -326,20 +326,40 @@ impl Trace {
         }
     }
 
-    /// What the backend's queue gave: the lease, its place in the queue
-    /// noted; else how the stream ends (no server, or `timeout queue`).
+    /// What the backend's queue gave: the lease, its places in the queues
+    /// noted; else how the stream ends (no server, `timeout queue`, or a
+    /// full server queue, whose server the line names).
     pub fn took(&mut self, taken: Taken) -> Result<Lease, (Cause, Stage)> {
         match taken {
             Taken::Lease(lease, place) => {
-                self.entry.backend_queue = place;
+                self.queue_places(place);
                 Ok(lease)
             }
             Taken::NoServer => Err((Cause::ServerAbort, Stage::Connect)),
-            Taken::QueueTimeout(place) => {
-                self.entry.backend_queue = place;
+            Taken::QueueTimeout(place, server) => {
+                self.queue_places(place);
                 self.queued();
+                self.refused_by(server);
                 Err((Cause::ServerTimeout, Stage::Queue))
             }
+            Taken::QueueFull(server) => {
+                self.refused_by(Some(server));
+                Err((Cause::ServerAbort, Stage::Queue))
+            }
+        }
+    }
+
+    fn queue_places(&mut self, place: Place) {
+        self.entry.srv_queue = place.server;
+        self.entry.backend_queue = place.backend;
+    }
+
+    /// The server whose queue a request could not leave.
+    fn refused_by(&mut self, server: Option<Refused>) {
+        if let (true, Some(r)) = (self.on, server) {
+            self.entry.server = Some(r.server);
+            self.entry.server_addr = r.addr;
+            self.entry.counters.srv_conn = r.conns;
         }
     }
 

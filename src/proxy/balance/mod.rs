@@ -18,6 +18,7 @@ mod fwrr;
 mod key;
 mod leastconn;
 mod map;
+pub mod slowstart;
 mod tree;
 
 #[cfg(test)]
@@ -75,10 +76,17 @@ struct Srv {
     backup: bool,
     /// Not in maintenance and not down.
     up: bool,
-    /// `maxconn` (0: none).
+    /// `maxconn` (0: none), ramped during a slowstart, and the configured one.
     maxconn: u32,
+    imaxconn: u32,
+    /// Slowstart weight factor out of `slowstart::FULL` (dynamic algorithms).
+    ramp: u32,
     /// Connections handed out and not released.
     served: u32,
+    /// Sessions on the server however chosen (persistence too), and
+    /// requests waiting in its own queue, as the caller last told.
+    load: u32,
+    waiting: u32,
     /// haproxy's numeric server id (`id`, else the next free one).
     puid: u32,
 }
@@ -89,9 +97,10 @@ impl Srv {
         self.up && self.eweight > 0
     }
 
-    /// Below `maxconn` (queues are not modelled: a full server is skipped).
+    /// Below `maxconn` with nobody waiting for it (haproxy skips such
+    /// servers when balancing).
     fn has_room(&self) -> bool {
-        self.maxconn == 0 || self.served < self.maxconn
+        self.maxconn == 0 || (self.waiting == 0 && self.served.max(self.load) < self.maxconn)
     }
 }
 
@@ -220,7 +229,11 @@ impl Balancer {
                 backup: s.params.backup,
                 up: !s.params.disabled,
                 maxconn: s.params.maxconn.unwrap_or(0),
+                imaxconn: s.params.maxconn.unwrap_or(0),
+                ramp: slowstart::FULL,
                 served: 0,
+                load: 0,
+                waiting: 0,
                 puid,
             })
             .collect();
@@ -348,26 +361,81 @@ impl Balancer {
         if is_map && weight != 0 && weight != s.iweight {
             return Err(ChangeError::StaticWeight);
         }
-        let was = s.usable();
         s.uweight = weight;
-        s.eweight = match &self.lookup {
-            Lookup::Map(m) => weight.div_ceil(m.gcd()),
-            _ => weight * WEIGHT_SCALE,
+        self.reweigh(id.0);
+        Ok(())
+    }
+
+    /// What server `id` holds besides the balancer's own count: all its
+    /// sessions and the requests waiting in its queue.
+    pub fn set_load(&mut self, id: ServerId, sessions: u32, waiting: u32) {
+        if let Some(s) = self.servers.get_mut(id.0) {
+            (s.load, s.waiting) = (sessions, waiting);
+        }
+    }
+
+    /// A slowstart step of server `id` (None: warmed up): its weight
+    /// factor and `maxconn` share. Static algorithms keep the full weight,
+    /// as haproxy ramps only dynamic ones; `maxconn` ramps for all.
+    pub fn set_ramp(
+        &mut self,
+        id: ServerId,
+        ramp: Option<slowstart::Ramp>,
+    ) -> Result<(), ChangeError> {
+        let s = self
+            .servers
+            .get_mut(id.0)
+            .ok_or(ChangeError::NoSuchServer)?;
+        s.maxconn = slowstart::maxconn(s.imaxconn, ramp.map(|r| r.percent));
+        s.ramp = ramp.map_or(slowstart::FULL, |r| r.factor);
+        self.reweigh(id.0);
+        Ok(())
+    }
+
+    /// Recomputes server `i`'s effective weight from its user weight and
+    /// ramp, and moves it in the lookup.
+    fn reweigh(&mut self, i: usize) {
+        let s = &mut self.servers[i];
+        let was = s.usable();
+        let eweight = match &self.lookup {
+            Lookup::Map(m) => s.uweight.div_ceil(m.gcd()),
+            _ => s.uweight * s.ramp * WEIGHT_SCALE / slowstart::FULL,
         };
+        if eweight == s.eweight {
+            return;
+        }
+        s.eweight = eweight;
+        let id = ServerId(i);
         if let Lookup::RoundRobin(f) = &mut self.lookup {
             if was && self.servers[id.0].usable() {
                 f.reweight(&self.servers, id.0);
                 self.totals = Totals::count(&self.servers, self.allbackups);
-                return Ok(());
+                return;
             }
         }
         self.changed(id.0, was);
-        Ok(())
     }
 
     /// The user weight of a server (what `get weight` shows).
     pub fn weight(&self, id: ServerId) -> Option<u32> {
         self.servers.get(id.0).map(|s| s.uweight)
+    }
+
+    /// The weight `show stat` shows: the effective weight scaled back
+    /// (below the user weight during a slowstart).
+    pub fn shown_weight(&self, id: ServerId) -> Option<u32> {
+        let s = self.servers.get(id.0)?;
+        Some(match self.lookup {
+            Lookup::Map(_) => s.uweight,
+            _ => slowstart::shown(s.uweight, s.ramp),
+        })
+    }
+
+    /// The slow-start throttle in percent while a server warms up
+    /// (`show stat`'s `throttle`).
+    pub fn throttle(&self, id: ServerId) -> Option<u32> {
+        let s = self.servers.get(id.0)?;
+        (s.ramp < slowstart::FULL).then(|| s.ramp * 100 / slowstart::FULL)
     }
 
     /// Connections currently counted on a server.

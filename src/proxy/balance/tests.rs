@@ -204,3 +204,38 @@ fn random_only_picks_usable_servers_and_spreads() {
     assert_eq!(seen[1], 0);
     assert!(seen[0] > 50 && seen[2] > 50, "{seen:?}");
 }
+
+/// A slowstart ramp shares roundrobin turns as haproxy's effective
+/// weights do (1/17 of the picks at factor 1, half once warmed up).
+#[test]
+fn slowstart_ramp_scales_roundrobin_shares() {
+    let lines = [
+        Value::from("balance roundrobin"),
+        Value::from("server s1 127.0.0.1:1"),
+        Value::from("server s2 127.0.0.1:2 slowstart 4s"),
+    ];
+    let (mut b, _) = balancer_for("ss", &lines);
+    let share = |b: &mut Balancer, n: usize| {
+        (0..n)
+            .filter(|_| {
+                let id = b.pick(&RequestView::default()).expect("a server");
+                b.release(id);
+                id == ServerId(1)
+            })
+            .count()
+    };
+    let ramp = |k| {
+        super::slowstart::ramp(
+            std::time::Duration::from_secs(k),
+            std::time::Duration::from_secs(4),
+        )
+    };
+    b.set_ramp(ServerId(1), ramp(0)).expect("s2");
+    assert_eq!(share(&mut b, 170), 10, "factor 1: 1 in 17");
+    assert_eq!(b.shown_weight(ServerId(1)), Some(1));
+    b.set_ramp(ServerId(1), ramp(2)).expect("s2");
+    assert_eq!(share(&mut b, 250), 90, "factor 9: 9 in 25");
+    b.set_ramp(ServerId(1), ramp(4)).expect("s2");
+    assert_eq!(share(&mut b, 100), 50);
+    assert_eq!(b.weight(ServerId(1)), Some(1), "the user weight is kept");
+}

@@ -1,0 +1,400 @@
+//! A backend's queues as haproxy 2.6 keeps them: one per server (requests
+//! bound to a full server by a cookie or a hash) and the backend's own
+//! (requests the balancer found no room for), served in arrival order.
+//! One list holds them all; each waiter is woken on its own when a slot it
+//! can use frees, and keeps its place when someone else took the slot
+//! first. The counts are the statistics' `qcur`/`qmax`, the places the
+//! log's `%sq`/`%bq`.
+
+use super::{Lease, Pool};
+use crate::proxy::balance::RequestView;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The queues of one backend.
+pub(super) struct Queues {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    next_ticket: u64,
+    /// Waiters in arrival order.
+    waiting: VecDeque<Entry>,
+    /// Per queue (the servers', then the backend's): waiting now, most
+    /// ever, and how many left it with a server.
+    len: Vec<u64>,
+    most: Vec<u64>,
+    served: Vec<u64>,
+}
+
+struct Entry {
+    ticket: u64,
+    queue: usize,
+    /// Told of a free slot and not back yet: not to be told twice.
+    woken: bool,
+    wake: Arc<Notify>,
+}
+
+/// Where a request waited, for the log (`%sq`, `%bq`): 1 + the requests
+/// served from that queue while it waited; 0 when it did not wait there.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(in crate::proxy) struct Place {
+    pub server: u64,
+    pub backend: u64,
+}
+
+impl Queues {
+    /// Queues for `servers` servers and the backend.
+    pub(super) fn new(servers: usize) -> Queues {
+        Queues {
+            inner: Mutex::new(Inner {
+                next_ticket: 0,
+                waiting: VecDeque::new(),
+                len: vec![0; servers + 1],
+                most: vec![0; servers + 1],
+                served: vec![0; servers + 1],
+            }),
+        }
+    }
+
+    /// The backend's own queue's index.
+    fn backend(inner: &Inner) -> usize {
+        inner.len.len() - 1
+    }
+
+    /// Requests waiting for server `server` (None: in the backend's queue).
+    pub(super) fn len(&self, server: Option<usize>) -> u64 {
+        self.inner.lock().map_or(0, |q| {
+            let i = server.unwrap_or_else(|| Self::backend(&q));
+            q.len.get(i).copied().unwrap_or(0)
+        })
+    }
+
+    /// The most that ever waited there (`qmax`).
+    pub(super) fn most(&self, server: Option<usize>) -> u64 {
+        self.inner.lock().map_or(0, |q| {
+            let i = server.unwrap_or_else(|| Self::backend(&q));
+            q.most.get(i).copied().unwrap_or(0)
+        })
+    }
+
+    /// Requests waiting in any queue of the backend.
+    pub(super) fn total(&self) -> u64 {
+        self.inner.lock().map_or(0, |q| q.waiting.len() as u64)
+    }
+
+    /// Joins the queue of `server` (None: the backend's) at its end.
+    pub(super) fn join(&self, server: Option<usize>) -> Ticket<'_> {
+        let wake = Arc::new(Notify::new());
+        let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let queue = server.unwrap_or_else(|| Self::backend(&q));
+        let ticket = q.next_ticket;
+        q.next_ticket += 1;
+        q.waiting.push_back(Entry {
+            ticket,
+            queue,
+            woken: false,
+            wake: Arc::clone(&wake),
+        });
+        q.len[queue] += 1;
+        q.most[queue] = q.most[queue].max(q.len[queue]);
+        let mark = q.served[queue];
+        Ticket {
+            queues: self,
+            ticket,
+            queue,
+            mark,
+            wake,
+            served: false,
+        }
+    }
+
+    /// A slot freed on server `server`: the first waiter that may use it
+    /// (in that server's queue or the backend's) is told.
+    pub(super) fn freed(&self, server: usize) {
+        let Ok(mut q) = self.inner.lock() else {
+            return;
+        };
+        let backend = Self::backend(&q);
+        if let Some(e) = q
+            .waiting
+            .iter_mut()
+            .find(|e| !e.woken && (e.queue == server || e.queue == backend))
+        {
+            e.woken = true;
+            e.wake.notify_one();
+        }
+    }
+}
+
+/// One request's place in a queue; leaving drops it.
+pub(super) struct Ticket<'a> {
+    queues: &'a Queues,
+    ticket: u64,
+    queue: usize,
+    /// The queue's `served` count when this one joined.
+    mark: u64,
+    wake: Arc<Notify>,
+    /// Left with a server (counts in the places of those behind).
+    served: bool,
+}
+
+impl Ticket<'_> {
+    /// Whether this waits in server `server`'s queue (None: the backend's).
+    pub(super) fn waits_for(&self, server: Option<usize>) -> bool {
+        let Ok(q) = self.queues.inner.lock() else {
+            return false;
+        };
+        self.queue == server.unwrap_or_else(|| Queues::backend(&q))
+    }
+
+    /// Waits until told of a free slot, then stands ready to be told again.
+    pub(super) async fn wait(&self) {
+        self.wake.notified().await;
+        if let Ok(mut q) = self.queues.inner.lock()
+            && let Some(e) = q.waiting.iter_mut().find(|e| e.ticket == self.ticket)
+        {
+            e.woken = false;
+        }
+    }
+
+    /// Leaves with a server; the place it had for the log.
+    pub(super) fn served(mut self) -> Place {
+        self.served = true;
+        self.place()
+    }
+
+    /// The place for the log when leaving now.
+    pub(super) fn place(&self) -> Place {
+        let Ok(q) = self.queues.inner.lock() else {
+            return Place::default();
+        };
+        let n = 1 + q.served[self.queue].saturating_sub(self.mark);
+        if self.queue == Queues::backend(&q) {
+            Place {
+                server: 0,
+                backend: n,
+            }
+        } else {
+            Place {
+                server: n,
+                backend: 0,
+            }
+        }
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let Ok(mut q) = self.queues.inner.lock() else {
+            return;
+        };
+        let Some(at) = q.waiting.iter().position(|e| e.ticket == self.ticket) else {
+            return;
+        };
+        let woken = q.waiting[at].woken;
+        q.waiting.remove(at);
+        q.len[self.queue] = q.len[self.queue].saturating_sub(1);
+        if self.served {
+            q.served[self.queue] += 1;
+        }
+        // Told of a slot it did not take (it timed out meanwhile): the next
+        // one may use it.
+        if woken && !self.served {
+            let backend = Queues::backend(&q);
+            if let Some(e) = q
+                .waiting
+                .iter_mut()
+                .find(|e| !e.woken && (e.queue == self.queue || e.queue == backend))
+            {
+                e.woken = true;
+                e.wake.notify_one();
+            }
+        }
+    }
+}
+
+impl Pool {
+    /// A server for one exchange, waiting in a queue while every candidate
+    /// is at its `maxconn` (at most `timeout queue`). `attempt` picks once
+    /// (persistence, else the balancer); a full server's turn passes to the
+    /// next one as haproxy's balancer skips full servers. A request bound to
+    /// one full server (a cookie, a hash) waits in that server's queue,
+    /// unless `maxqueue` wait there already: then, with `option redispatch`,
+    /// a cookie's request is balanced again, else it is refused at once.
+    pub(in crate::proxy) async fn take(
+        self: &Arc<Self>,
+        mut attempt: impl FnMut() -> Option<Lease>,
+    ) -> Taken {
+        if !self.limited {
+            return attempt().map_or(Taken::NoServer, |l| Taken::Lease(l, Place::default()));
+        }
+        let deadline =
+            tokio::time::Instant::now() + self.queue_timeout.unwrap_or(Duration::MAX / 4);
+        let mut ticket: Option<Ticket<'_>> = None;
+        let mut redispatched = false;
+        loop {
+            let mut next = || {
+                if redispatched {
+                    self.pick(&RequestView::default())
+                } else {
+                    attempt()
+                }
+            };
+            let queue = match self.try_servers(&mut next) {
+                Ok(mut lease) => {
+                    lease.redispatched = redispatched;
+                    let place = ticket.map(Ticket::served).unwrap_or_default();
+                    return Taken::Lease(lease, place);
+                }
+                Err(None) => return Taken::NoServer,
+                Err(Some(queue)) => queue,
+            };
+            if !ticket.as_ref().is_some_and(|t| t.waits_for(queue.server)) {
+                if let Some(i) = queue.server
+                    && let Some(max) = self.members[i].maxqueue
+                    && self.queues.len(Some(i)) >= u64::from(max)
+                {
+                    if queue.direct && self.redispatch && !redispatched {
+                        redispatched = true;
+                        continue;
+                    }
+                    return Taken::QueueFull(self.refusal(i));
+                }
+                ticket = Some(self.queues.join(queue.server));
+            }
+            let Some(t) = ticket.as_ref() else { continue };
+            if tokio::time::timeout_at(deadline, t.wait()).await.is_err() {
+                let place = t.place();
+                let server = queue.server.map(|i| self.refusal(i));
+                return Taken::QueueTimeout(place, server);
+            }
+        }
+    }
+
+    /// One round of attempts: a lease with room, else the queue to wait in
+    /// (Err(None): no server at all).
+    fn try_servers(
+        &self,
+        next: &mut impl FnMut() -> Option<Lease>,
+    ) -> Result<Lease, Option<Bound>> {
+        let mut last: Option<usize> = None;
+        for _ in 0..self.members.len().max(2) {
+            match next() {
+                Some(l) if !l.over => return Ok(l),
+                // Persistence, or a hash naming the same full server again.
+                Some(l) if !l.balanced || last == Some(l.id.0) => {
+                    return Err(Some(Bound {
+                        server: Some(l.id.0),
+                        direct: !l.balanced,
+                    }));
+                }
+                Some(l) => last = Some(l.id.0),
+                None => break,
+            }
+        }
+        if last.is_some() || self.any_full() {
+            Err(Some(Bound {
+                server: None,
+                direct: false,
+            }))
+        } else {
+            Err(None)
+        }
+    }
+
+    /// Server `i` as a refused request's log names it.
+    fn refusal(&self, i: usize) -> Refused {
+        let m = &self.members[i];
+        Refused {
+            server: m.name.clone(),
+            addr: m.addr,
+            conns: m.counters.current(),
+        }
+    }
+}
+
+/// What [`Pool::take`] got, with the places it had in the queues.
+pub(in crate::proxy) enum Taken {
+    Lease(Lease, Place),
+    /// No server can take it (`<NOSRV>`, 503).
+    NoServer,
+    /// Queued for longer than `timeout queue` (503, `sQ`), in the queue of
+    /// a server (named) or the backend's.
+    QueueTimeout(Place, Option<Refused>),
+    /// The server's queue was full (`maxqueue`): 503 at once, `SQ`.
+    QueueFull(Refused),
+}
+
+/// The server a request waited for or was refused by, for its log line.
+pub(in crate::proxy) struct Refused {
+    pub server: String,
+    pub addr: Option<SocketAddr>,
+    /// Its sessions then (`%sc`).
+    pub conns: u64,
+}
+
+/// The queue a request has to wait in.
+struct Bound {
+    /// The server's (None: the backend's).
+    server: Option<usize>,
+    /// Bound by persistence (haproxy's `SF_DIRECT`), not by a hash.
+    direct: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_places_per_queue() {
+        let q = Queues::new(2);
+        let a = q.join(Some(1));
+        let b = q.join(None);
+        let c = q.join(Some(1));
+        assert_eq!((q.len(Some(1)), q.len(None), q.total()), (2, 1, 3));
+        assert_eq!(
+            a.served(),
+            Place {
+                server: 1,
+                backend: 0
+            }
+        );
+        // One was served from server 1's queue while c waited.
+        assert_eq!(
+            c.place(),
+            Place {
+                server: 2,
+                backend: 0
+            }
+        );
+        drop(c);
+        // Left without a server: counts for nobody behind.
+        let d = q.join(Some(1));
+        assert_eq!(d.place().server, 1);
+        assert_eq!(
+            b.place(),
+            Place {
+                server: 0,
+                backend: 1
+            }
+        );
+        assert_eq!((q.most(Some(1)), q.most(None), q.most(Some(0))), (2, 1, 0));
+    }
+
+    #[tokio::test]
+    async fn a_free_slot_wakes_the_first_waiter_that_can_use_it() {
+        let q = Queues::new(2);
+        let for_s0 = q.join(Some(0));
+        let any = q.join(None);
+        // Server 1 frees: the server-0 waiter cannot use it, the backend's can.
+        q.freed(1);
+        let woke = tokio::time::timeout(std::time::Duration::from_millis(50), any.wait()).await;
+        assert!(woke.is_ok(), "the backend's waiter is told");
+        let not = tokio::time::timeout(std::time::Duration::from_millis(50), for_s0.wait()).await;
+        assert!(not.is_err(), "server 0's waiter is not");
+    }
+}
