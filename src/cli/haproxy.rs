@@ -204,7 +204,7 @@ fn version_text() -> String {
     format!(
         "HAProxy version {} {RELEASE_DATE} - https://haproxy.org/\n\
 Status: Pharos {} (a Rust replacement reading haproxy 2.6 configurations).\n\
-Known bugs: none known in this Pharos build.\n{}\n",
+Known bugs: what Pharos does not do yet is listed in its README and haproxy(1) (DIFFERENCES).\n{}\n",
         cond::VERSION,
         env!("CARGO_PKG_VERSION"),
         running_on()

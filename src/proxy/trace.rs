@@ -367,7 +367,8 @@ impl Trace {
     /// connect time noted), else how the stream ends.
     pub fn tried(&mut self, c: Connect) -> Result<TcpStream, (Cause, Stage)> {
         self.entry.counters.retries = u64::from(c.retries);
-        self.entry.counters.redispatched = c.redispatched;
+        // A redispatch at the queue (`maxqueue`) stays one.
+        self.entry.counters.redispatched |= c.redispatched;
         match c.stream {
             Some(s) => {
                 self.connected();

@@ -17,7 +17,7 @@ pub(super) async fn to_server(
     // A persistence cookie may name the server (and is taken out of
     // the request where haproxy takes it out).
     let now = std::time::SystemTime::now();
-    let cookie = pool.persistence.as_ref().map(|p| {
+    let mut cookie = pool.persistence.as_ref().map(|p| {
         let method = head.method().to_vec();
         p.on_request(
             head.headers_mut(),
@@ -49,6 +49,15 @@ pub(super) async fn to_server(
         Ok(lease) => lease,
         Err(end) => return fail(&mut conn.client, trace, 503, end).await,
     };
+    if lease.redispatched {
+        // The cookie's server refused it (`maxqueue`): persistence is
+        // broken, the cookie logged `D` and a new one inserted.
+        if let Some(c) = cookie.as_mut() {
+            c.redispatched();
+            trace.entry.termination.cookie = Some((c.seen, CookieSet::None));
+        }
+        trace.entry.counters.redispatched = true;
+    }
     if let Verdict::Reply { bytes, local } =
         rules::on_request(&pool.http_request, &pool.acls, &mut head, &addrs)
     {
