@@ -1,7 +1,9 @@
 //! Accepting connections: the threading models (a current-thread runtime
 //! per thread on listeners of its own, or one work-stealing runtime), the
 //! listeners watched for readiness so that a connection is taken only when
-//! the limits leave room, and each connection handed to its service.
+//! the limits leave room, and each connection handed to its service — on
+//! the thread serving the fewest connections, as haproxy 2.6's threads
+//! pass each new connection to the least loaded one.
 
 use super::drain::{Drain, Gate, Live, Ticket};
 use super::http;
@@ -9,9 +11,11 @@ use super::listener::Listener;
 use super::run::Service;
 use super::tcp::relay;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpStream, UnixStream};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 /// A bound listener, what it serves and the frontend's connection limit.
 pub(super) type Opening = (Listener, Service, Arc<Gate>);
@@ -20,8 +24,9 @@ pub(super) type Opening = (Listener, Service, Arc<Gate>);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Threading {
     /// One tokio current-thread runtime per thread, each accepting on
-    /// sockets of its own (SO_REUSEPORT) and serving what it accepted, as
-    /// haproxy's threads do: no task ever moves between threads.
+    /// sockets of its own (SO_REUSEPORT) and handing what it accepted to
+    /// the least loaded thread, as haproxy's threads do: a connection then
+    /// stays on its thread.
     PerThread,
     /// One tokio multi-thread runtime: every listener on it, tasks stolen
     /// by idle workers.
@@ -46,10 +51,112 @@ pub(super) fn current_thread() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// A connection accepted by one thread for another: the socket is not
+/// registered with a runtime yet.
+pub(super) struct Handoff {
+    conn: Conn,
+    service: Service,
+    live: Live,
+}
+
+/// The serving threads and how many connections each serves.
+pub(super) struct Crew {
+    members: Vec<(AtomicUsize, UnboundedSender<Handoff>)>,
+}
+
+/// One thread's place in the crew.
+#[derive(Clone)]
+pub(super) struct Seat {
+    crew: Arc<Crew>,
+    me: usize,
+}
+
+/// A connection counted on its thread while it lives.
+struct Load<'a>(&'a AtomicUsize);
+
+impl Drop for Load<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Crew {
+    /// A crew of `n` threads: their seats and the receivers of their
+    /// hand-offs (one each, in order).
+    pub(super) fn seats(n: usize) -> (Vec<Seat>, Vec<UnboundedReceiver<Handoff>>) {
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..n.max(1))
+            .map(|_| tokio::sync::mpsc::unbounded_channel())
+            .unzip();
+        let crew = Arc::new(Crew {
+            members: txs
+                .into_iter()
+                .map(|tx| (AtomicUsize::new(0), tx))
+                .collect(),
+        });
+        let seats = (0..n.max(1))
+            .map(|me| Seat {
+                crew: Arc::clone(&crew),
+                me,
+            })
+            .collect();
+        (seats, rxs)
+    }
+}
+
+impl Seat {
+    /// Serves `conn` on the least loaded thread (this one on a tie).
+    fn dispatch(&self, conn: Conn, service: Service, live: Live) {
+        let members = &self.crew.members;
+        let loads: Vec<usize> = members
+            .iter()
+            .map(|m| m.0.load(Ordering::Relaxed))
+            .collect();
+        let target = least_loaded(&loads, self.me);
+        if target == self.me {
+            tokio::spawn(serve_counted(self.clone(), conn, service, live));
+        } else {
+            let handoff = Handoff {
+                conn,
+                service,
+                live,
+            };
+            // A thread that is gone cannot serve: the connection is closed.
+            let _ = members[target].1.send(handoff);
+        }
+    }
+
+    /// Serves the connections other threads hand to this one.
+    pub(super) fn receive(self, mut rx: UnboundedReceiver<Handoff>) {
+        tokio::spawn(async move {
+            while let Some(h) = rx.recv().await {
+                tokio::spawn(serve_counted(self.clone(), h.conn, h.service, h.live));
+            }
+        });
+    }
+}
+
+/// The thread with the fewest connections; `me` unless another has fewer.
+fn least_loaded(loads: &[usize], me: usize) -> usize {
+    let mine = loads.get(me).copied().unwrap_or(0);
+    (0..loads.len())
+        .filter(|&i| loads[i] < mine)
+        .min_by_key(|&i| loads[i])
+        .unwrap_or(me)
+}
+
+/// `serve_one`, counted in this thread's load while it runs.
+async fn serve_counted(seat: Seat, conn: Conn, service: Service, live: Live) {
+    let counter = &seat.crew.members[seat.me].0;
+    counter.fetch_add(1, Ordering::Relaxed);
+    let _load = Load(counter);
+    serve_one(conn, service, live).await;
+}
+
 /// Starts an accept loop per listener on the current runtime.
 pub(super) fn open(
     openings: Vec<Opening>,
     drain: &Arc<Drain>,
+    seat: &Seat,
 ) -> std::io::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut doors = Vec::with_capacity(openings.len());
     for (l, service, gate) in openings {
@@ -58,7 +165,13 @@ pub(super) fn open(
     Ok(doors
         .into_iter()
         .map(|(door, service, gate)| {
-            tokio::spawn(accept_loop(door, service, gate, Arc::clone(drain)))
+            tokio::spawn(accept_loop(
+                door,
+                service,
+                gate,
+                Arc::clone(drain),
+                seat.clone(),
+            ))
         })
         .collect())
 }
@@ -77,18 +190,20 @@ pub(super) async fn close(acceptors: Vec<tokio::task::JoinHandle<()>>) {
 /// listeners until `closing` turns true, says so on `closed`, then serves
 /// its remaining connections until the process ends.
 pub(super) fn spawn_acceptor_threads(
-    shards: Vec<Vec<Opening>>,
+    shards: Vec<(Vec<Opening>, Seat, UnboundedReceiver<Handoff>)>,
     drain: &Arc<Drain>,
     closing: &tokio::sync::watch::Receiver<bool>,
     closed: &tokio::sync::mpsc::UnboundedSender<()>,
 ) -> std::io::Result<usize> {
     let mut started = 0;
-    for (i, shard) in shards.into_iter().enumerate() {
+    for (i, (shard, seat, rx)) in shards.into_iter().enumerate() {
         let rt = current_thread()?;
         // The listeners join this thread's reactor: errors surface here.
         let acceptors = {
             let _in = rt.enter();
-            open(shard, drain)?
+            let acceptors = open(shard, drain, &seat)?;
+            seat.receive(rx);
+            acceptors
         };
         let mut closing = closing.clone();
         let closed = closed.clone();
@@ -114,8 +229,15 @@ pub(super) enum Door {
     Unix(AsyncFd<std::os::unix::net::UnixListener>),
 }
 
-/// An accepted connection.
+/// An accepted connection, not registered with a runtime yet (the thread
+/// that serves it does that).
 pub(super) enum Conn {
+    Tcp(std::net::TcpStream, std::net::SocketAddr),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+/// A connection on the runtime that serves it.
+enum Accepted {
     Tcp(TcpStream, std::net::SocketAddr),
     Unix(UnixStream),
 }
@@ -139,7 +261,7 @@ impl Door {
                     Ok(r) => {
                         let (c, peer) = r?;
                         c.set_nonblocking(true)?;
-                        Some((Conn::Tcp(TcpStream::from_std(c)?, peer), ticket))
+                        Some((Conn::Tcp(c, peer), ticket))
                     }
                     Err(_would_block) => None,
                 }
@@ -151,7 +273,7 @@ impl Door {
                     Ok(r) => {
                         let (c, _) = r?;
                         c.set_nonblocking(true)?;
-                        Some((Conn::Unix(UnixStream::from_std(c)?), ticket))
+                        Some((Conn::Unix(c), ticket))
                     }
                     Err(_would_block) => None,
                 }
@@ -163,13 +285,13 @@ impl Door {
 
 /// Accepts while there is room under the limits: at the limit, pending
 /// clients stay in the kernel's backlog. Each connection is served on its
-/// own task, holding its `Live` guard.
-pub(super) async fn accept_loop(door: Door, service: Service, gate: Arc<Gate>, drain: Arc<Drain>) {
+/// own task, holding its `Live` guard, on the least loaded thread.
+async fn accept_loop(door: Door, service: Service, gate: Arc<Gate>, drain: Arc<Drain>, seat: Seat) {
     loop {
         match door.accept(&drain, &gate).await {
             Ok(Some((conn, ticket))) => {
                 let live = drain.start(&gate, ticket);
-                tokio::spawn(serve_one(conn, service.clone(), live));
+                seat.dispatch(conn, service.clone(), live);
             }
             Ok(None) => {}
             Err(_) => {
@@ -180,15 +302,34 @@ pub(super) async fn accept_loop(door: Door, service: Service, gate: Arc<Gate>, d
     }
 }
 
-pub(super) async fn serve_one(conn: Conn, service: Service, _live: Live) {
+/// Serves one connection on the current runtime.
+async fn serve_one(conn: Conn, service: Service, _live: Live) {
+    let conn = match conn {
+        Conn::Tcp(c, peer) => TcpStream::from_std(c).map(|c| Accepted::Tcp(c, peer)),
+        Conn::Unix(c) => UnixStream::from_std(c).map(Accepted::Unix),
+    };
+    let Ok(conn) = conn else { return };
     match (conn, service) {
-        (Conn::Tcp(client, peer), Service::Tcp(svc)) => {
+        (Accepted::Tcp(client, peer), Service::Tcp(svc)) => {
             let _ = client.set_nodelay(true);
             let local = svc.log.as_ref().and_then(|_| client.local_addr().ok());
             relay(client, Some(peer), local, svc).await;
         }
-        (Conn::Tcp(client, peer), Service::Http(svc)) => http::session(client, peer, svc).await,
-        (Conn::Unix(client), Service::Tcp(svc)) => relay(client, None, None, svc).await,
-        (Conn::Unix(client), Service::Http(svc)) => http::session_unix(client, svc).await,
+        (Accepted::Tcp(client, peer), Service::Http(svc)) => http::session(client, peer, svc).await,
+        (Accepted::Unix(client), Service::Tcp(svc)) => relay(client, None, None, svc).await,
+        (Accepted::Unix(client), Service::Http(svc)) => http::session_unix(client, svc).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::least_loaded;
+
+    #[test]
+    fn a_connection_goes_to_the_least_loaded_thread() {
+        assert_eq!(least_loaded(&[3, 1, 2], 0), 1);
+        assert_eq!(least_loaded(&[3, 1, 1], 2), 2, "a tie keeps it here");
+        assert_eq!(least_loaded(&[0, 0], 1), 1);
+        assert_eq!(least_loaded(&[5], 0), 0);
     }
 }

@@ -7,7 +7,7 @@
 //! hard stop, or a soft stop once the last connection ended (`drain`).
 
 pub use super::accept::Threading;
-use super::accept::{Opening, close, current_thread, open, spawn_acceptor_threads};
+use super::accept::{Crew, Opening, close, current_thread, open, spawn_acceptor_threads};
 use super::counters::Counters;
 use super::drain::{Drain, Gate};
 use super::http::{self, HttpService};
@@ -336,14 +336,35 @@ impl Bound {
         let drain = Drain::new(ctl.maxconn);
         let (closing_tx, closing) = tokio::sync::watch::channel(false);
         let (closed_tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
-        let others = spawn_acceptor_threads(shards.collect(), &drain, &closing, &closed_tx)?;
+        // Every serving thread has a seat: a current-thread runtime per
+        // thread, or the one work-stealing runtime (which balances itself).
+        let serving = match self.threading {
+            Threading::PerThread => self.threads.max(1),
+            Threading::Shared => 1,
+        };
+        let (seats, rxs) = Crew::seats(serving);
+        let mut seated = seats.into_iter().zip(rxs);
+        // `Crew::seats` gives one seat at least.
+        let Some((first_seat, first_rx)) = seated.next() else {
+            return Ok(Ended::Hard);
+        };
+        let others = spawn_acceptor_threads(
+            shards
+                .zip(seated)
+                .map(|(shard, (seat, rx))| (shard, seat, rx))
+                .collect(),
+            &drain,
+            &closing,
+            &closed_tx,
+        )?;
         let tallies = self.tallies;
         let hard_stop_after = self.hard_stop_after;
         rt.block_on(async move {
             for (_, pool) in &self.pools {
                 pool.start_checks(Arc::clone(&say));
             }
-            let acceptors = open(first, &drain)?;
+            let acceptors = open(first, &drain, &first_seat)?;
+            first_seat.receive(first_rx);
             start_cli(&self.cli.0, &self.cli.1)?;
             // Listening: systemd (`Type=notify`, `-Ws`) may go on.
             crate::daemon::sd_notify("READY=1");
