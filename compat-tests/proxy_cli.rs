@@ -22,11 +22,26 @@ use harness::{http_backend, in_fresh_netns, start};
 const PORT: u16 = 18200;
 const STATS: u16 = 18201;
 const CLI: u16 = 18202;
+/// Where the backend logs its servers' state changes.
+const SYSLOG: u16 = 18203;
+
+/// The datagrams received so far, as `<PRI> message` (date, tag and pid cut).
+fn logged(sock: &std::net::UdpSocket) -> String {
+    let mut out = String::new();
+    let mut buf = [0u8; 2048];
+    while let Ok(n) = sock.recv(&mut buf) {
+        let line = String::from_utf8_lossy(&buf[..n]);
+        let pri = line.split('>').next().unwrap_or_default();
+        let msg = line.split("]: ").nth(1).unwrap_or_default();
+        out.push_str(&format!("{pri}> {}\n", msg.trim_end()));
+    }
+    out
+}
 
 fn config(dir: &Path, s1: u16, s2: u16) -> String {
     let d = dir.display();
     format!(
-        "global\n  stats socket {d}/admin.sock mode 600 level admin\n  stats socket {d}/oper.sock level operator\n  stats socket {d}/user.sock mode 600 level user\n  stats socket ipv4@127.0.0.1:{CLI} level admin\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend fe\n  bind 127.0.0.1:{PORT}\n  default_backend be\nlisten st\n  bind 127.0.0.1:{STATS}\n  stats enable\n  stats uri /st\n  stats admin if TRUE\nbackend be\n  balance roundrobin\n  server s1 127.0.0.1:{s1} weight 2\n  server s2 127.0.0.1:{s2}\n"
+        "global\n  stats socket {d}/admin.sock mode 600 level admin\n  stats socket {d}/oper.sock level operator\n  stats socket {d}/user.sock mode 600 level user\n  stats socket ipv4@127.0.0.1:{CLI} level admin\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend fe\n  bind 127.0.0.1:{PORT}\n  default_backend be\nlisten st\n  bind 127.0.0.1:{STATS}\n  stats enable\n  stats uri /st\n  stats admin if TRUE\nbackend be\n  log 127.0.0.1:{SYSLOG} local0\n  balance roundrobin\n  server s1 127.0.0.1:{s1} weight 2\n  server s2 127.0.0.1:{s2}\n"
     )
 }
 
@@ -150,6 +165,10 @@ fn scenario(program: &'static [&'static str], tag: &str) -> Vec<(String, String)
         let s2 = http_backend("s2", 0, Arc::clone(&log), Arc::default());
         let conf = dir.join("h.cfg");
         std::fs::write(&conf, config(dir, s1, s2)).expect("cfg");
+        let syslog = std::net::UdpSocket::bind(("127.0.0.1", SYSLOG)).expect("syslog");
+        syslog
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
         let mut proxy = start(program, &conf, PORT);
         std::thread::sleep(Duration::from_millis(300));
         let mut t: Vec<(String, String)> = Vec::new();
@@ -237,6 +256,8 @@ fn scenario(program: &'static [&'static str], tag: &str) -> Vec<(String, String)
         note("post errp", post("s=s1&action=bogus&b=%234"));
         note("post nobackend", post("s=s1&action=ready&b=%239"));
         note("spread end", spread(6));
+        // The admin changes above, as the backend logged them.
+        note("log", logged(&syslog));
         let _ = proxy.kill();
         let _ = proxy.wait();
         t
@@ -262,6 +283,11 @@ fn cli_and_admin_form_match_haproxy_needs_root() {
         get("post maint").contains("st=DONE"),
         "{}",
         get("post maint")
+    );
+    assert!(
+        get("log").contains("<129> Server be/s1 is going DOWN for maintenance."),
+        "{}",
+        get("log")
     );
     assert!(
         differ.is_empty(),

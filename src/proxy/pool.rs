@@ -4,6 +4,7 @@
 //! (`timeout connect`, `retries` on the same server a second apart,
 //! `option redispatch`). Check transitions are logged in haproxy's words.
 
+mod events;
 mod queue;
 mod ramp;
 
@@ -13,7 +14,6 @@ use super::counters::Counters;
 use super::logging::Sink;
 use super::stats::CheckStats;
 use crate::check::{self, Health};
-use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{Proxy, ProxyKind};
 use crate::model::{Endpoint, HealthCheck, Host};
 use queue::Queues;
@@ -267,6 +267,7 @@ impl Pool {
             }
             self.sync(&mut b, index);
         }
+        self.announce_admin(index, was, bits);
         true
     }
 
@@ -417,7 +418,6 @@ impl Pool {
                 continue;
             };
             let pool = Arc::clone(self);
-            let say = Arc::clone(&say);
             tokio::spawn(async move {
                 let m = &pool.members[i];
                 let Some(addr) = m.addr else { return };
@@ -455,59 +455,11 @@ impl Pool {
                             }
                             pool.sync(&mut b, i);
                         }
-                        pool.announce(i, up, Some(&outcome.describe()), &*say);
+                        pool.announce(i, up, Some(&outcome.describe()));
                     }
                     tokio::time::sleep(health.next_interval(&hc)).await;
                 }
             });
-        }
-    }
-
-    /// haproxy's lines for a server changing state: on stderr through
-    /// `say`, and to the backend's log targets.
-    /// (`why` None: the end of a slowstart, worded without a reason.)
-    fn announce(
-        &self,
-        i: usize,
-        up: bool,
-        why: Option<&str>,
-        say: &(dyn Fn(Level, String) + Send + Sync),
-    ) {
-        let count = |backup: bool| {
-            self.members
-                .iter()
-                .filter(|m| m.backup == backup && m.up.load(Ordering::Relaxed))
-                .count()
-        };
-        let (active, backup) = (count(false), count(true));
-        let who = format!("{}/{}", self.name, self.members[i].name);
-        // The log may word a line differently from stderr.
-        let tell = |level: Level, severity: Severity, logged: &str, told: String| {
-            if let Some(log) = &self.log {
-                log.send(severity, logged);
-            }
-            say(level, told);
-        };
-        let why = why.map(|w| format!(", {w}")).unwrap_or_default();
-        if up {
-            let text = format!(
-                "Server {who} is UP{why}. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue."
-            );
-            tell(Level::Warning, Severity::Notice, &text, text.clone());
-        } else {
-            let text = format!(
-                "Server {who} is DOWN{why}. {active} active and {backup} backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue."
-            );
-            tell(Level::Warning, Severity::Alert, &text, text.clone());
-            if active + backup == 0 {
-                // The log names the proxy without the quotes of stderr.
-                tell(
-                    Level::Alert,
-                    Severity::Emerg,
-                    &format!("{} {} has no server available!", self.kind, self.name),
-                    format!("{} '{}' has no server available!", self.kind, self.name),
-                );
-            }
         }
     }
 }

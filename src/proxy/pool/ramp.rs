@@ -54,10 +54,8 @@ impl Pool {
                 }
             }
         }
-        if let Some(say) = self.say.get() {
-            for i in warmed {
-                self.announce(i, true, None, &**say);
-            }
+        for i in warmed {
+            self.announce(i, true, None);
         }
         next
     }
