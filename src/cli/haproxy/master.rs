@@ -145,7 +145,8 @@ impl Master<'_> {
         }
     }
 
-    /// Starts a worker; `old`: the workers it replaces (`-sf`).
+    /// Starts a worker (`reload`: for a reload), with `-sf` naming the
+    /// live workers it replaces.
     fn spawn(&mut self, reload: bool) -> std::io::Result<()> {
         let mut c = Command::new(&self.exe);
         c.arg0(&self.cmd.argv0);
