@@ -135,7 +135,7 @@ summary() {
     }' "$DIR/results"
 }
 echo
-echo "== benches/proxy-wrk.sh: $(date -u '+%F %T UTC'), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s, 1 KiB responses, nbthread $HAPROXY_THREADS for all (pharos: a current-thread runtime per thread on SO_REUSEPORT sockets; pharos-ws: one work-stealing runtime) =="
+echo "== benches/proxy-wrk.sh: $(date -u '+%F %T UTC'), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s, 1 KiB responses, nbthread $HAPROXY_THREADS for all (pharos: a current-thread runtime per thread, SO_REUSEPORT sockets, each connection on the least loaded thread; pharos-ws: one work-stealing runtime) =="
 summary | tee "$DIR/summary"
 mkdir -p benches/results
 { echo "== benches/proxy-wrk.sh $(date -u '+%F %T UTC') =="; cat "$DIR/results"; cat "$DIR/summary"; echo; } >> "benches/results/proxy-$(date -u +%F).txt"

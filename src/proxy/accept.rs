@@ -309,15 +309,22 @@ async fn serve_one(conn: Conn, service: Service, _live: Live) {
         Conn::Unix(c) => UnixStream::from_std(c).map(Accepted::Unix),
     };
     let Ok(conn) = conn else { return };
+    // A task is as large as its largest arm: the HTTP session over TCP,
+    // the one that waits idle by the thousand, stays inline; the others
+    // are boxed so that they do not make every connection pay their size.
     match (conn, service) {
         (Accepted::Tcp(client, peer), Service::Tcp(svc)) => {
             let _ = client.set_nodelay(true);
             let local = svc.log.as_ref().and_then(|_| client.local_addr().ok());
-            relay(client, Some(peer), local, svc).await;
+            Box::pin(relay(client, Some(peer), local, svc)).await;
         }
         (Accepted::Tcp(client, peer), Service::Http(svc)) => http::session(client, peer, svc).await,
-        (Accepted::Unix(client), Service::Tcp(svc)) => relay(client, None, None, svc).await,
-        (Accepted::Unix(client), Service::Http(svc)) => http::session_unix(client, svc).await,
+        (Accepted::Unix(client), Service::Tcp(svc)) => {
+            Box::pin(relay(client, None, None, svc)).await;
+        }
+        (Accepted::Unix(client), Service::Http(svc)) => {
+            Box::pin(http::session_unix(client, svc)).await;
+        }
     }
 }
 

@@ -255,26 +255,22 @@ pub(super) fn unix_listeners(p: &Proxy) -> Vec<(PathBuf, u32)> {
 async fn serve<C: Stream>(client: C, addrs: Addrs, svc: Arc<HttpService>) {
     let _active = Active::new();
     let _session = Session::new(&svc.counters);
-    let log = svc.log.as_deref();
     let mut conn = Conn {
         client,
         addrs,
         buf: Vec::new(),
         idle: HashMap::new(),
     };
-    // Only a frontend that logs reads the clocks for its streams.
-    let new_trace = |conn: &Conn<C>| match log {
-        Some(_) => Trace::begin(Origin::now(), &svc.frontend, true, &conn.addrs),
-        None => Trace::off(),
-    };
-    if let Some(log) = log {
-        log.accepted(&new_trace(&conn));
+    if let Some(log) = svc.log.as_deref() {
+        log.accepted(&new_trace(&svc, &conn.addrs, Some(Origin::now())));
     }
     let mut first = true;
     loop {
-        // The stream starts now; the wait for its request holds nothing
-        // but the connection, so that an idle client costs little.
-        let mut trace = new_trace(&conn);
+        // The stream starts now. The wait for its request holds nothing but
+        // the connection and the time, so that an idle client costs little:
+        // the stream itself (trace, head, handling) runs boxed once bytes
+        // are there.
+        let origin = svc.log.as_ref().map(|_| Origin::now());
         let limit = head_limit(&svc, first);
         let mut expired = false;
         if conn.buf.is_empty() {
@@ -284,18 +280,43 @@ async fn serve<C: Stream>(client: C, addrs: Addrs, svc: Arc<HttpService>) {
                 None => ready.await.is_err(),
             };
         }
-        let next = exchange(&mut conn, &svc, &mut trace, first, expired).await;
-        if let Some(log) = log
-            && next != Next::Silent
-        {
-            trace.frontend_conns(svc.counters.current());
-            log.done(trace);
-        }
+        let next = Box::pin(stream(&mut conn, &svc, origin, first, expired)).await;
         if next != Next::Continue {
             return;
         }
         first = false;
     }
+}
+
+/// A stream's trace: a live one when the frontend logs (`origin` given).
+fn new_trace(svc: &HttpService, addrs: &Addrs, origin: Option<Origin>) -> Trace {
+    match origin {
+        Some(origin) => Trace::begin(origin, &svc.frontend, true, addrs),
+        None => Trace::off(),
+    }
+}
+
+/// One stream: its request and response, logged at the end.
+/// `expired`: the head's time ran out while waiting for its first byte.
+async fn stream(
+    conn: &mut Conn<impl Stream>,
+    svc: &HttpService,
+    origin: Option<Origin>,
+    first: bool,
+    expired: bool,
+) -> Next {
+    let mut trace = new_trace(svc, &conn.addrs, origin);
+    let next = match read_head(conn, svc, &mut trace, first, expired).await {
+        Ok((head, len)) => handle(conn, svc, &mut trace, head, len).await,
+        Err(next) => next,
+    };
+    if let Some(log) = svc.log.as_deref()
+        && next != Next::Silent
+    {
+        trace.frontend_conns(svc.counters.current());
+        log.done(trace);
+    }
+    next
 }
 
 /// How long a request head may take: `timeout http-request` for the first,
@@ -340,23 +361,6 @@ fn status_of(bytes: &[u8]) -> u16 {
         .and_then(|d| std::str::from_utf8(d).ok())
         .and_then(|d| d.parse().ok())
         .unwrap_or(0)
-}
-
-/// One request and its response.
-/// `expired`: the head's time ran out while waiting for its first byte.
-async fn exchange(
-    conn: &mut Conn<impl Stream>,
-    svc: &HttpService,
-    trace: &mut Trace,
-    first: bool,
-    expired: bool,
-) -> Next {
-    match read_head(conn, svc, trace, first, expired).await {
-        // What follows the head runs boxed: its state is large and lives
-        // only while a request is handled, not while a connection idles.
-        Ok((head, len)) => Box::pin(handle(conn, svc, trace, head, len)).await,
-        Err(next) => next,
-    }
 }
 
 /// Reads a request head; Err: how the connection ends instead.
