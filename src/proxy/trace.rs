@@ -236,7 +236,8 @@ impl Origin {
 pub(super) struct Trace {
     /// False when nobody logs: the timers are not read.
     on: bool,
-    origin: Instant,
+    /// When the stream started (None: not logged, no clock read).
+    origin: Option<Instant>,
     pub entry: Entry,
 }
 
@@ -261,7 +262,7 @@ impl Trace {
     pub fn begin(origin: Origin, frontend: &str, http: bool, addrs: &Addrs) -> Trace {
         Trace {
             on: true,
-            origin: origin.at,
+            origin: Some(origin.at),
             entry: Entry {
                 client: addrs.src,
                 frontend_addr: addrs.dst,
@@ -280,16 +281,23 @@ impl Trace {
     pub fn off() -> Trace {
         Trace {
             on: false,
-            origin: Instant::now(),
+            origin: None,
             entry: Entry::default(),
         }
     }
 
     fn ms(&self) -> u64 {
-        if !self.on {
-            return 0;
+        match self.origin {
+            Some(origin) if self.on => {
+                u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+            }
+            _ => 0,
         }
-        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the stream is logged (sizes and times are worth counting).
+    pub fn is_on(&self) -> bool {
+        self.on
     }
 
     /// The first byte of the request arrived (ends the idle time).

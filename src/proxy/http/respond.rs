@@ -66,7 +66,9 @@ pub(super) async fn response(
             }
         };
         // The server's head as received counts for `%B`.
-        trace.entry.bytes_out += log::htx_size(&sbuf[..len]);
+        if trace.is_on() {
+            trace.entry.bytes_out += log::htx_size(&sbuf[..len]);
+        }
         sbuf.drain(..len);
         let mut head = head;
         if head.status >= 200 {
