@@ -120,10 +120,11 @@ fn post(form: &str) -> String {
 /// `show stat` rows of backend `be`: name, status, weight, act, bck.
 fn stat_be(csv: &str) -> String {
     csv.lines()
-        .filter(|l| l.starts_with("be,"))
+        .filter(|l| l.starts_with("be,") || l.starts_with("fe,"))
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            [1, 17, 18, 19, 20]
+            // svname, slim, status, weight, act, bck.
+            [1, 6, 17, 18, 19, 20]
                 .iter()
                 .map(|&i| f.get(i).copied().unwrap_or("?"))
                 .collect::<Vec<_>>()

@@ -139,6 +139,7 @@ pub fn bind(
     cfg: &HaproxyConfig,
     sources: &crate::conf::SourceMap,
     proxy_maxconn: Option<u32>,
+    global_maxconn: u32,
 ) -> Result<Bound, RunError> {
     let mut failures = Vec::new();
     // `nbthread` as in haproxy (default: one per CPU).
@@ -274,6 +275,7 @@ pub fn bind(
                     }
                 }),
             },
+            limits: super::statspage::session_limits(cfg, p, proxy_maxconn, global_maxconn),
         })
         .collect();
     let _ = registry.set(Registry {

@@ -8,10 +8,10 @@ use super::http1::RequestHead;
 use super::pool::{DRAIN, MAINT, Member, Pool};
 use super::stats::{
     self, BackendStats, CheckStats, CsvOptions, FrontendStats, Info, PageOptions, ProxyStats,
-    ServerStats, Snapshot,
+    ServerStats, Snapshot, Traffic,
 };
 use crate::model::haproxy::Acl;
-use crate::model::haproxy::{Mode, ProxyKind, Stats};
+use crate::model::haproxy::{HaproxyConfig, Mode, Proxy, ProxyKind, Stats};
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -25,6 +25,45 @@ pub(super) struct Entry {
     pub mode: Mode,
     pub frontend: Option<Arc<Counters>>,
     pub pool: Option<Arc<Pool>>,
+    /// `slim` of the frontend row (its `maxconn`) and of the backend row
+    /// (its `fullconn`).
+    pub limits: (Option<u64>, Option<u64>),
+}
+
+/// The session limits the statistics show for proxy `p`, as haproxy 2.6
+/// computes them: a frontend's `maxconn` (else `-N`, else the global
+/// `maxconn`); a backend's `fullconn`, else a tenth (rounded up) of the
+/// `maxconn` of every frontend that can send it traffic.
+pub(super) fn session_limits(
+    cfg: &HaproxyConfig,
+    p: &Proxy,
+    proxy_maxconn: Option<u32>,
+    global_maxconn: u32,
+) -> (Option<u64>, Option<u64>) {
+    let fe_max = |f: &Proxy| u64::from(f.maxconn.or(proxy_maxconn).unwrap_or(global_maxconn));
+    let front = p.kind.has_frontend().then(|| fe_max(p));
+    let back = p.kind.has_backend().then(|| {
+        p.fullconn.map_or_else(
+            || {
+                let reaches = |f: &Proxy| {
+                    f.name == p.name
+                        || f.default_backend.as_deref() == Some(p.name.as_str())
+                        || f.use_backends
+                            .iter()
+                            .any(|u| !u.dynamic && u.target == p.name)
+                };
+                let sum: u64 = cfg
+                    .proxies
+                    .iter()
+                    .filter(|f| !f.disabled && f.kind.has_frontend() && reaches(f))
+                    .map(fe_max)
+                    .sum();
+                sum.div_ceil(10).max(1)
+            },
+            u64::from,
+        )
+    });
+    (front, back)
 }
 
 /// Every proxy of the running configuration, in declaration order.
@@ -322,7 +361,10 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
         let traffic = c.traffic();
         FrontendStats {
             conn_tot: traffic.stot,
-            traffic,
+            traffic: Traffic {
+                slim: e.limits.0,
+                ..traffic
+            },
             status: "OPEN".into(),
             http: c.http(),
             ..FrontendStats::default()
@@ -339,7 +381,10 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
             servers.push(ServerStats {
                 name: m.name.clone(),
                 sid: u32::try_from(i).unwrap_or(0) + 1,
-                traffic: m.counters.traffic(),
+                traffic: Traffic {
+                    slim: m.maxconn.map(u64::from),
+                    ..m.counters.traffic()
+                },
                 status: server_status(m, check.as_ref()),
                 weight,
                 uweight,
@@ -379,7 +424,10 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
         backend = Some(BackendStats {
             qcur,
             qmax,
-            traffic: pool.counters.traffic(),
+            traffic: Traffic {
+                slim: e.limits.1,
+                ..pool.counters.traffic()
+            },
             status: if any_up || pool.members.is_empty() {
                 "UP".into()
             } else {

@@ -106,6 +106,7 @@ pub(super) fn serve(outcome: &Outcome, cmd: &CmdLine, console: &Console) -> i32 
         cfg,
         &outcome.sources,
         cmd.proxy_maxconn.filter(|n| *n > 0),
+        maxconn,
     ) {
         Ok(b) => b,
         Err(crate::proxy::run::RunError::Listeners(failures)) => {

@@ -16,6 +16,7 @@ fn registry(cfg: &str) -> Registry {
             mode: p.mode,
             frontend: None,
             pool: (p.kind != ProxyKind::Frontend).then(|| Arc::new(Pool::new(p, None))),
+            limits: crate::proxy::statspage::session_limits(&parsed, p, None, 100),
         })
         .collect();
     Registry {
