@@ -366,3 +366,43 @@ fn tune_limits_match_haproxy_needs_root() {
     }
     assert_eq!(ours.1, theirs.1, "bytes at the server");
 }
+
+/// `use_backend be_%[req.hdr(x-be),lower]`: the name picks the backend; a
+/// name that matches none sends the request to the default backend without
+/// trying the rules after it.
+fn dynamic_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
+    in_fresh_netns(tag, move |dir| {
+        let conf = dir.join("h.cfg");
+        let back = |n: &str| {
+            format!(
+                "backend be_{n}\n  http-request return status 200 content-type text/plain string \"{n}\"\n"
+            )
+        };
+        let cfg = format!(
+            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend f\n  bind 127.0.0.1:{PORT}\n  use_backend be_%[req.hdr(x-be),lower] if {{ req.hdr(x-be) -m found }}\n  use_backend be_b if {{ path_beg /b }}\n  default_backend be_d\n{}{}{}",
+            back("a"),
+            back("b"),
+            back("d")
+        );
+        std::fs::write(&conf, cfg).expect("cfg");
+        let requests = [
+            "GET /x HTTP/1.1\r\nHost: t\r\nX-BE: A\r\nConnection: close\r\n\r\n",
+            "GET /x HTTP/1.1\r\nHost: t\r\nX-BE: zzz\r\nConnection: close\r\n\r\n",
+            "GET /b HTTP/1.1\r\nHost: t\r\nX-BE: zzz\r\nConnection: close\r\n\r\n",
+            "GET /b HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        ];
+        serve_each(program, &conf, &requests)
+            .iter()
+            .map(|a| a.rsplit("\r\n\r\n").next().unwrap_or_default().to_string())
+            .collect()
+    })
+}
+
+#[test]
+fn dynamic_use_backend_matches_haproxy_needs_root() {
+    let theirs = dynamic_run(&["haproxy", "-db"], "hdy");
+    assert_eq!(theirs, ["a", "d", "d", "b", "d"], "haproxy's backends");
+    let ours = dynamic_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "pdy");
+    assert_eq!(ours, theirs);
+}

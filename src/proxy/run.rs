@@ -10,7 +10,7 @@ pub use super::accept::Threading;
 use super::accept::{Crew, Opening, close, current_thread, open, spawn_acceptor_threads};
 use super::counters::Counters;
 use super::drain::{Drain, Gate};
-use super::http::{self, HttpService};
+use super::http::{self, HttpService, Route};
 use super::http1::{Limits, ServerConn};
 use super::listener;
 use super::logging::Sink;
@@ -189,12 +189,29 @@ pub fn bind(
         let client_idle = p.timeouts.client.map(|d| d.to_std());
         let service = match p.mode {
             Mode::Http => {
-                // `use_backend NAME [if|unless COND]`, in order, before the default.
+                // `use_backend NAME [if|unless COND]`, in order, before the
+                // default; a dynamic name may be any backend of the file.
+                let backends: Arc<Vec<(String, Arc<Pool>)>> =
+                    Arc::new(if p.use_backends.iter().any(|u| u.dynamic) {
+                        cfg.proxies
+                            .iter()
+                            .filter(|b| !b.disabled && b.kind.has_backend())
+                            .map(|b| (b.name.clone(), pool_of(b)))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    });
                 let routes = p
                     .use_backends
                     .iter()
-                    .filter(|u| !u.dynamic)
-                    .filter_map(|u| Some((u.cond.clone(), pool_of(cfg.backend(&u.target)?))))
+                    .filter_map(|u| {
+                        let route = if u.dynamic {
+                            Route::Named(u.target.clone(), Arc::clone(&backends))
+                        } else {
+                            Route::To(pool_of(cfg.backend(&u.target)?))
+                        };
+                        Some((u.cond.clone(), route))
+                    })
                     .collect();
                 let mut svc = http_service(p, backend, pool, limits);
                 svc.stats = p.stats.clone().filter(|s| s.enabled).map(|conf| StatsPage {

@@ -27,7 +27,7 @@ use super::http1::{
 use super::log::{self, Cause, CookieSet, Stage};
 use super::pool::Pool;
 use super::rules::{self, Verdict};
-use super::sample::{Addrs, Ctx, unmapped};
+use super::sample::{self, Addrs, Ctx, unmapped};
 use super::statspage::StatsPage;
 use super::trace::{Active, FrontLog, Origin, Trace};
 use super::tunnel;
@@ -45,12 +45,22 @@ use body::{reencode, relay_body};
 use respond::{ResponseEdits, response};
 use server::to_server;
 
+/// Where a `use_backend` rule sends a request.
+pub(super) enum Route {
+    /// A backend named in the file.
+    To(Arc<Pool>),
+    /// A log-format expression (`be_%[req.hdr(host)]`) naming one of
+    /// these backends; a name that matches none sends the request to the
+    /// default backend (the rules after it are not tried, as in 2.6).
+    Named(String, Arc<Vec<(String, Arc<Pool>)>>),
+}
+
 /// What a `mode http` frontend needs for its sessions.
 pub(super) struct HttpService {
     /// The default backend (a `listen`'s own servers).
     pub pool: Arc<Pool>,
     /// `use_backend` rules: the first whose condition holds wins.
-    pub routes: Vec<(Option<Condition>, Arc<Pool>)>,
+    pub routes: Vec<(Option<Condition>, Route)>,
     /// The frontend's named ACLs and rules.
     pub acls: Vec<Acl>,
     pub http_request: Vec<HttpRule>,
@@ -469,14 +479,21 @@ async fn handle(
         return answer(conn, trace, bytes, keep, Cause::Local).await;
     }
     let request = Ctx::of(&addrs, &head);
-    let pool = svc
-        .routes
-        .iter()
-        .find(|(cond, _)| {
-            cond.as_ref()
-                .is_none_or(|c| acl::eval_in(c, &svc.acls, &request))
-        })
-        .map_or(&svc.pool, |(_, p)| p);
+    let route = svc.routes.iter().find(|(cond, _)| {
+        cond.as_ref()
+            .is_none_or(|c| acl::eval_in(c, &svc.acls, &request))
+    });
+    let pool = match route {
+        None => &svc.pool,
+        Some((_, Route::To(pool))) => pool,
+        Some((_, Route::Named(expr, backends))) => {
+            let name = sample::expand(expr, &request);
+            backends
+                .iter()
+                .find(|(n, _)| n.as_bytes() == &*name)
+                .map_or(&svc.pool, |(_, pool)| pool)
+        }
+    };
     trace.backend(&pool.name);
     let next = to_server(conn, svc, pool, head, trace).await;
     trace.backend_conns(pool.beconn());

@@ -1,11 +1,12 @@
-//! The request's way to a server: persistence, balancing, the backend's
-//! rules, the forwarded addresses, the connection (retries, redispatch),
-//! the body and `Expect: 100-continue`.
+//! The request's way to a server: the backend's rules, persistence,
+//! balancing, the forwarded addresses, the connection (retries,
+//! redispatch), the body and `Expect: 100-continue`.
 
 use super::*;
 
-/// The request goes to a server of `pool`: persistence, balancing, the
-/// backend's rules, the connection, the body, the response.
+/// The request goes to a server of `pool`: the backend's rules (before any
+/// server is chosen, as in haproxy: a backend may answer by itself),
+/// persistence, balancing, the connection, the body, the response.
 pub(super) async fn to_server(
     conn: &mut Conn<impl Stream>,
     svc: &HttpService,
@@ -14,6 +15,13 @@ pub(super) async fn to_server(
     trace: &mut Trace,
 ) -> Next {
     let addrs = conn.addrs;
+    if let Verdict::Reply { bytes, local } =
+        rules::on_request(&pool.http_request, &pool.acls, &mut head, &addrs)
+    {
+        let cause = if local { Cause::Local } else { Cause::Proxy };
+        let keep = head.client_keep_alive();
+        return answer(conn, trace, closing(bytes, keep), keep, cause).await;
+    }
     // A persistence cookie may name the server (and is taken out of
     // the request where haproxy takes it out).
     let now = std::time::SystemTime::now();
@@ -57,14 +65,6 @@ pub(super) async fn to_server(
             trace.entry.termination.cookie = Some((c.seen, CookieSet::None));
         }
         trace.entry.counters.redispatched = true;
-    }
-    if let Verdict::Reply { bytes, local } =
-        rules::on_request(&pool.http_request, &pool.acls, &mut head, &addrs)
-    {
-        drop(lease);
-        let cause = if local { Cause::Local } else { Cause::Proxy };
-        let keep = head.client_keep_alive();
-        return answer(conn, trace, closing(bytes, keep), keep, cause).await;
     }
     // After every rule, as haproxy adds them: the client's address, then
     // the one it connected to, each a field of its own at the end.
