@@ -406,3 +406,55 @@ fn dynamic_use_backend_matches_haproxy_needs_root() {
     let ours = dynamic_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "pdy");
     assert_eq!(ours, theirs);
 }
+
+/// `use_backend %[req.hdr(host),lower,map_dom(FILE,be_d)]` and a `map_beg`
+/// on the path in a header value: the backends and the header the server
+/// sees come from the map file.
+fn map_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<String>) {
+    in_fresh_netns(tag, move |dir| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let s = http_backend("s", 0, Arc::clone(&log), Arc::default());
+        let map = dir.join("hosts.map");
+        std::fs::write(
+            &map,
+            "# host to backend, the first match wins\nshop.example.com be_s\nexample.com be_a\n",
+        )
+        .expect("map");
+        let paths = dir.join("paths.map");
+        std::fs::write(&paths, "/api v1\n/api/v2 v2\n").expect("map");
+        let (m, p) = (map.display(), paths.display());
+        let conf = dir.join("h.cfg");
+        let cfg = format!(
+            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend f\n  bind 127.0.0.1:{PORT}\n  http-request set-header X-Api %[path,map_beg({p},none)]\n  use_backend %[req.hdr(host),lower,map_dom({m},be_d)]\n  default_backend be_d\nbackend be_a\n  server s 127.0.0.1:{s}\nbackend be_s\n  http-request return status 200 content-type text/plain string \"shop\"\nbackend be_d\n  http-request return status 200 content-type text/plain string \"default\"\n"
+        );
+        std::fs::write(&conf, cfg).expect("cfg");
+        let req = |host: &str, path: &str| {
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+        };
+        let requests = [
+            req("WWW.Example.com", "/api/v2/x"),
+            req("shop.example.com", "/"),
+            req("example.org", "/"),
+            req("example.com", "/apix"),
+            req("myexample.com", "/"),
+        ];
+        let requests: Vec<&str> = requests.iter().map(String::as_str).collect();
+        let answers = serve_each(program, &conf, &requests)
+            .iter()
+            .map(|a| a.rsplit("\r\n\r\n").next().unwrap_or_default().to_string())
+            .collect();
+        (answers, texts(&log))
+    })
+}
+
+#[test]
+fn map_converters_route_like_haproxy_needs_root() {
+    let theirs = map_run(&["haproxy", "-db"], "hmp");
+    assert_eq!(
+        theirs.0,
+        ["s\n", "shop", "default", "s\n", "default"],
+        "haproxy"
+    );
+    let ours = map_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "pmp");
+    assert_eq!(ours, theirs);
+}

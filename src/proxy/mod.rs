@@ -15,6 +15,7 @@ pub mod http1;
 pub mod listener;
 pub mod log;
 mod logging;
+mod maps;
 mod pool;
 pub mod rules;
 pub mod run;

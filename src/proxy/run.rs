@@ -142,6 +142,10 @@ pub fn bind(
     global_maxconn: u32,
 ) -> Result<Bound, RunError> {
     let mut failures = Vec::new();
+    // Map files are read now, before any `chroot`.
+    if let Ok(text) = serde_json::to_string(cfg) {
+        super::maps::preload(&text);
+    }
     // `nbthread` as in haproxy (default: one per CPU).
     let threads = cfg.global.nbthread.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),

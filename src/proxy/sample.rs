@@ -321,6 +321,13 @@ fn convert(name: &str, args: &[&str], v: Value) -> Option<Value> {
             };
             Value::Ip(IpAddr::V4((u32::from(a) & mask).into()))
         }
+        // `map*(file[,default])`: no match gives the default, else nothing.
+        m if m.starts_with("map") => {
+            let found = super::maps::get(arg(0))
+                .lookup(m, &v.text())
+                .map(<[u8]>::to_vec);
+            Value::Str(found.or_else(|| args.get(1).map(|d| d.as_bytes().to_vec()))?)
+        }
         _ => return None,
     })
 }
