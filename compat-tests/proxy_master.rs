@@ -380,3 +380,74 @@ fn master_stops_its_worker_like_haproxy_needs_root() {
     );
     assert_eq!(stop(PHAROS, "hmsp"), theirs);
 }
+
+/// `-W` under load: four clients open a connection per request as fast as
+/// they can for 3 s while the master reloads eight times. Requests that
+/// failed (a reset, a refusal, no answer) and requests served.
+fn reloads_under_load(program: &'static [&'static str], tag: &str) -> (usize, usize) {
+    in_fresh_netns(tag, move |dir| {
+        let conf = dir.join("h.cfg");
+        std::fs::write(&conf, config("one")).expect("cfg");
+        let mut master = Command::new(program[0])
+            .args(&program[1..])
+            .args(["-W", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the master");
+        let t0 = Instant::now();
+        while get().is_empty() && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let (mut ok, mut failed) = (0, 0);
+                    while !stop.load(Ordering::Relaxed) {
+                        if get() == "one" {
+                            ok += 1;
+                        } else {
+                            failed += 1;
+                        }
+                    }
+                    (ok, failed)
+                })
+            })
+            .collect();
+        for _ in 0..8 {
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(master.id() as i32),
+                nix::sys::signal::Signal::SIGUSR2,
+            );
+        }
+        std::thread::sleep(Duration::from_millis(600));
+        stop.store(true, Ordering::Relaxed);
+        let counts: Vec<(usize, usize)> = clients
+            .into_iter()
+            .map(|c| c.join().expect("client"))
+            .collect();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(master.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        wait_bounded(&mut master, Duration::from_secs(5));
+        counts
+            .iter()
+            .fold((0, 0), |(f, o), (ok, failed)| (f + failed, o + ok))
+    })
+}
+
+#[test]
+fn reloads_lose_no_connection_like_haproxy_needs_root() {
+    let theirs = reloads_under_load(HAPROXY, "hmla");
+    assert_eq!(theirs.0, 0, "haproxy loses nothing ({} served)", theirs.1);
+    assert!(theirs.1 > 500, "load: {theirs:?}");
+    let ours = reloads_under_load(PHAROS, "hmlp");
+    assert_eq!(ours.0, 0, "pharos lost requests ({} served)", ours.1);
+    assert!(ours.1 > 500, "load: {ours:?}");
+}

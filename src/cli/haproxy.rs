@@ -383,7 +383,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         // `-Ws` stays in the foreground whatever the file says.
         let daemon = !cmd.systemd && (cmd.daemon || (g.daemon && !cmd.foreground));
         let pidfile = cmd.pidfile.as_deref().or(g.pidfile.as_deref());
-        return master::run(&cmd, &console, daemon, pidfile);
+        return master::run(&cmd, &outcome.config, &console, daemon, pidfile);
     }
     serve(&outcome, &cmd, &console)
 }

@@ -37,6 +37,14 @@ impl Listener {
         }
     }
 
+    /// The descriptor itself (a master holds it for its workers).
+    pub fn into_fd(self) -> std::os::fd::OwnedFd {
+        match self {
+            Listener::Tcp(l) => l.into(),
+            Listener::Unix(l) => l.into(),
+        }
+    }
+
     /// The same socket under a second descriptor.
     fn try_clone(&self) -> io::Result<Listener> {
         Ok(match self {
@@ -108,17 +116,24 @@ pub fn bind(endpoint: &Endpoint, opts: &BindOptions) -> Result<Vec<Listener>, Bi
 /// list per thread: an IP address gets a SO_REUSEPORT socket of its own
 /// per thread (the kernel spreads new connections over them, no thread
 /// wakes for another's client); a unix or inherited socket cannot be
-/// opened again and is shared under duplicated descriptors.
+/// opened again and is shared under duplicated descriptors, as are the
+/// sockets a master-worker master hands down ([`HANDOVER_ENV`]).
 pub fn bind_per_thread(
     endpoint: &Endpoint,
     opts: &BindOptions,
     threads: usize,
 ) -> Result<Vec<Vec<Listener>>, BindError> {
-    let first = bind(endpoint, opts)?;
+    // Sockets a master holds for its workers are shared by the threads.
+    let handed = handed_down(&handover_key(endpoint, opts));
+    let shared = handed.is_some();
+    let first = match handed {
+        Some(ls) => ls,
+        None => bind(endpoint, opts)?,
+    };
     let mut all = Vec::with_capacity(threads);
     for _ in 1..threads {
         let more = match endpoint {
-            Endpoint::Inet { .. } => bind(endpoint, opts)?,
+            Endpoint::Inet { .. } if !shared => bind(endpoint, opts)?,
             _ => first
                 .iter()
                 .map(|l| l.try_clone().map_err(|e| bind_error(&e, l.describe())))
@@ -128,6 +143,71 @@ pub fn bind_per_thread(
     }
     all.insert(0, first);
     Ok(all)
+}
+
+/// The environment variable through which a master-worker master names the
+/// listening sockets its workers inherit: a JSON object from
+/// [`handover_key`] to descriptor numbers.
+pub const HANDOVER_ENV: &str = "PHAROS_LISTENERS";
+
+/// Under which name a master hands the sockets of one `bind` address to
+/// its workers (the same address and options give the same key).
+pub fn handover_key(endpoint: &Endpoint, opts: &BindOptions) -> String {
+    format!("{endpoint:?}|{opts:?}")
+}
+
+/// Whether a master would hold this address for its workers (IP and UNIX
+/// addresses; inherited and abstract ones are not its to open).
+pub fn handed_over(endpoint: &Endpoint) -> bool {
+    matches!(endpoint, Endpoint::Inet { .. } | Endpoint::Unix { .. })
+}
+
+/// Descriptors handed down by a master and not taken yet, by key.
+type Handed = std::sync::Mutex<std::collections::HashMap<String, Vec<i32>>>;
+
+fn handed() -> &'static Handed {
+    static HANDED: std::sync::OnceLock<Handed> = std::sync::OnceLock::new();
+    HANDED.get_or_init(|| {
+        let map = std::env::var(HANDOVER_ENV)
+            .ok()
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default();
+        std::sync::Mutex::new(map)
+    })
+}
+
+/// Closes the handed-down sockets this process did not take (the master
+/// holds addresses this configuration does not bind, or names them
+/// otherwise); their keys, for the master to let go of them too: a socket
+/// nobody accepts on would keep a share of the port's connections.
+pub fn release_unused_handover() -> Vec<String> {
+    let left: Vec<(String, Vec<i32>)> = match handed().lock() {
+        Ok(mut t) => t.drain().collect(),
+        Err(_) => Vec::new(),
+    };
+    for fd in left.iter().flat_map(|(_, fds)| fds) {
+        drop(crate::daemon::sys::adopt_fd(*fd));
+    }
+    left.into_iter().map(|(k, _)| k).collect()
+}
+
+/// The sockets handed down for `key`, taken once (None: not handed down).
+fn handed_down(key: &str) -> Option<Vec<Listener>> {
+    let fds = handed().lock().ok()?.remove(key)?;
+    fds.into_iter()
+        .map(|fd| {
+            let sock = Socket::from(crate::daemon::sys::adopt_fd(fd)?);
+            // Ours now: not passed on to what this process starts.
+            sock.set_cloexec(true)?;
+            sock.set_nonblocking(true)?;
+            Ok(if sock.domain()? == Domain::UNIX {
+                Listener::Unix(sock.into())
+            } else {
+                Listener::Tcp(sock.into())
+            })
+        })
+        .collect::<io::Result<Vec<_>>>()
+        .ok()
 }
 
 /// `fd@N`: a stream socket the parent bound (and maybe listened on) for us.

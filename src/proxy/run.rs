@@ -389,8 +389,15 @@ impl Bound {
             let acceptors = open(first, &drain, &first_seat)?;
             first_seat.receive(first_rx);
             start_cli(&self.cli.0, &self.cli.1)?;
-            // Listening: systemd (`Type=notify`, `-Ws`) may go on.
-            crate::daemon::sd_notify("READY=1");
+            // Listening: systemd (`Type=notify`, `-Ws`) may go on. A
+            // master's worker also names the sockets it did not take.
+            if std::env::var_os(listener::HANDOVER_ENV).is_some() {
+                let unused = listener::release_unused_handover();
+                let unused = serde_json::to_string(&unused).unwrap_or_default();
+                crate::daemon::sd_notify(&format!("READY=1\nPHAROS_UNUSED={unused}"));
+            } else {
+                crate::daemon::sd_notify("READY=1");
+            }
             while !ctl.soft.load(Ordering::Relaxed) {
                 if ctl.hard.load(Ordering::Relaxed) != 0 {
                     crate::daemon::sd_notify("STOPPING=1");

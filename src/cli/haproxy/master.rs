@@ -14,15 +14,22 @@
 //! others down and the master exits with its code (2.6's exit-on-failure).
 //! The lines on stderr are 2.6's.
 //!
+//! The master holds every listening socket of the configuration and the
+//! workers inherit them ([`listener::HANDOVER_ENV`]): a new worker accepts
+//! on the very sockets the old one leaves, so a reload loses no connection
+//! waiting in a queue (haproxy passes them over a socket pair instead).
 //! Not as haproxy: the master does not re-execute itself on reload (a new
-//! binary is used by the next worker all the same: it is started by path),
-//! and listening sockets are not handed from worker to worker (`-x`).
+//! binary is used by the next worker all the same: it is started by path).
 
 use super::{CmdLine, render, start::Console, start::print_notices};
 use crate::conf::haproxy::{self, Level, Options};
+use crate::model::haproxy::HaproxyConfig;
 use crate::proxy::cli::master::{MasterCli, Proc, ProcTable};
+use crate::proxy::listener;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -40,6 +47,71 @@ pub(super) fn is_worker() -> Option<bool> {
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
     // A master gone before the line above would never send it.
     Some(nix::unistd::getppid().as_raw() == master)
+}
+
+/// The listening sockets the master holds for its workers, by
+/// [`listener::handover_key`].
+#[derive(Default)]
+struct Held(HashMap<String, Vec<OwnedFd>>);
+
+impl Held {
+    /// Opens what `cfg` binds and is not held yet, and lets go of what it
+    /// binds no more. An address that cannot be bound is left to the
+    /// worker, which reports it as haproxy does (and exits).
+    fn update(&mut self, cfg: &HaproxyConfig) {
+        let mut wanted = HashSet::new();
+        for p in cfg.proxies.iter().filter(|p| !p.disabled) {
+            for b in &p.binds {
+                for a in b.addresses.iter().filter(|a| listener::handed_over(a)) {
+                    let key = listener::handover_key(a, &b.options);
+                    if !self.0.contains_key(&key)
+                        && let Ok(ls) = listener::bind(a, &b.options)
+                    {
+                        let fds: Vec<OwnedFd> =
+                            ls.into_iter().map(listener::Listener::into_fd).collect();
+                        // Inherited by the workers this master starts.
+                        for fd in &fds {
+                            let _ = nix::fcntl::fcntl(
+                                fd,
+                                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+                            );
+                        }
+                        self.0.insert(key.clone(), fds);
+                    }
+                    wanted.insert(key);
+                }
+            }
+        }
+        self.0.retain(|k, _| wanted.contains(k));
+    }
+
+    /// Lets go of the sockets a ready worker says it did not take (all of
+    /// them when it does not say: a program that takes none): a socket
+    /// nobody accepts on would keep its share of the port's connections.
+    fn forget(&mut self, ready: &str) {
+        let unused: Option<Vec<String>> = ready
+            .lines()
+            .find_map(|l| l.strip_prefix("PHAROS_UNUSED="))
+            .and_then(|v| serde_json::from_str(v).ok());
+        match unused {
+            Some(keys) => {
+                for k in keys {
+                    self.0.remove(&k);
+                }
+            }
+            None => self.0.clear(),
+        }
+    }
+
+    /// The value of [`listener::HANDOVER_ENV`] for a worker.
+    fn env(&self) -> String {
+        let table: HashMap<&String, Vec<i32>> = self
+            .0
+            .iter()
+            .map(|(k, fds)| (k, fds.iter().map(AsRawFd::as_raw_fd).collect()))
+            .collect();
+        serde_json::to_string(&table).unwrap_or_default()
+    }
 }
 
 /// How often signals and children are looked at.
@@ -116,6 +188,8 @@ struct Master<'a> {
     pending: Option<(u32, bool)>,
     /// The version lines were printed since the last (re)start.
     noticed: bool,
+    /// The listening sockets the workers inherit.
+    held: Held,
 }
 
 impl Master<'_> {
@@ -157,6 +231,7 @@ impl Master<'_> {
         c.args(&self.cmd.args)
             .env(WORKER_ENV, self.pid.to_string())
             .env("NOTIFY_SOCKET", &self.notify)
+            .env(listener::HANDOVER_ENV, self.held.env())
             .stdin(Stdio::null());
         let child = c.spawn()?;
         let pid = child.id();
@@ -228,6 +303,7 @@ impl Master<'_> {
         // The serving workers are former ones from now on: the new one
         // asks them to finish (`-sf`) before it says it is ready.
         self.current = None;
+        self.held.update(&outcome.config);
         if let Err(e) = self.spawn(true) {
             self.say(Level::Alert, &format!("Cannot fork: {e}"));
             self.current = self.workers.last().map(|w| w.pid);
@@ -322,6 +398,7 @@ fn master_sockets(cmd: &CmdLine) -> Vec<(std::path::PathBuf, Option<u32>)> {
 /// Runs the master until its workers are gone; the process's exit code.
 pub(super) fn run(
     cmd: &CmdLine,
+    cfg: &HaproxyConfig,
     console: &Console,
     daemon: bool,
     pidfile: Option<&std::path::Path>,
@@ -396,7 +473,9 @@ pub(super) fn run(
         current: None,
         pending: None,
         noticed: false,
+        held: Held::default(),
     };
+    master.held.update(cfg);
     rt.block_on(async move {
         let notify = {
             use std::os::linux::net::SocketAddrExt;
@@ -431,6 +510,7 @@ pub(super) fn run(
             if let Ok(Ok(n)) = tokio::time::timeout(TICK, notify.recv(&mut buf)).await {
                 let msg = String::from_utf8_lossy(&buf[..n]);
                 if msg.lines().any(|l| l == "READY=1") {
+                    master.held.forget(&msg);
                     master.ready();
                 }
             }
