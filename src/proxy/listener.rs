@@ -199,15 +199,20 @@ fn handed_down(key: &str) -> Option<Vec<Listener>> {
             let sock = Socket::from(crate::daemon::sys::adopt_fd(fd)?);
             // Ours now: not passed on to what this process starts.
             sock.set_cloexec(true)?;
-            sock.set_nonblocking(true)?;
-            Ok(if sock.domain()? == Domain::UNIX {
-                Listener::Unix(sock.into())
-            } else {
-                Listener::Tcp(sock.into())
-            })
+            as_listener(sock)
         })
         .collect::<io::Result<Vec<_>>>()
         .ok()
+}
+
+/// A listening socket of either family, non-blocking.
+fn as_listener(sock: Socket) -> io::Result<Listener> {
+    sock.set_nonblocking(true)?;
+    Ok(if sock.domain()? == Domain::UNIX {
+        Listener::Unix(sock.into())
+    } else {
+        Listener::Tcp(sock.into())
+    })
 }
 
 /// `fd@N`: a stream socket the parent bound (and maybe listened on) for us.
@@ -219,12 +224,7 @@ fn inherited(fd: i32, backlog: i32) -> io::Result<Listener> {
     if !sock.is_listener()? {
         sock.listen(backlog)?;
     }
-    sock.set_nonblocking(true)?;
-    Ok(if sock.domain()? == Domain::UNIX {
-        Listener::Unix(sock.into())
-    } else {
-        Listener::Tcp(sock.into())
-    })
+    as_listener(sock)
 }
 
 fn tcp(addr: SocketAddr, opts: &BindOptions, backlog: i32) -> io::Result<std::net::TcpListener> {
