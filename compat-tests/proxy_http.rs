@@ -458,3 +458,31 @@ fn map_converters_route_like_haproxy_needs_root() {
     let ours = map_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "pmp");
     assert_eq!(ours, theirs);
 }
+
+/// `http-request return` with an `lf-string` body and a `hdr` value made of
+/// sample expressions.
+fn return_lf_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
+    in_fresh_netns(tag, move |dir| {
+        let conf = dir.join("h.cfg");
+        let cfg = format!(
+            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend f\n  bind 127.0.0.1:{PORT}\n  http-request return status 200 content-type text/plain lf-string \"host=%[req.hdr(host),lower] src=%[src] q=%[query]\" hdr X-Path \"%[path]\" if {{ path_beg /lf }}\n  http-request return status 404 content-type text/plain string \"plain %[src]\"\n"
+        );
+        std::fs::write(&conf, cfg).expect("cfg");
+        let requests = [
+            "GET /lf/a?x=1 HTTP/1.1\r\nHost: Example.COM\r\nConnection: close\r\n\r\n",
+            "GET /other HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        ];
+        serve_each(program, &conf, &requests)
+    })
+}
+
+#[test]
+fn return_with_log_format_matches_haproxy_needs_root() {
+    let theirs = return_lf_run(&["haproxy", "-db"], "hrl");
+    assert!(
+        theirs[0].ends_with("host=example.com src=127.0.0.1 q=x=1"),
+        "{theirs:?}"
+    );
+    let ours = return_lf_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "prl");
+    assert_eq!(ours, theirs);
+}

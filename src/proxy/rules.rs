@@ -98,13 +98,18 @@ pub fn on_request(
             HttpAction::Return(r) => {
                 let mut out =
                     format!("HTTP/1.1 {} {}\r\n", r.status, reason(r.status)).into_bytes();
+                // `hdr` values and `lf-string` bodies are log-format strings.
                 for (n, v) in &r.headers {
-                    out.extend_from_slice(
-                        format!("{}: {v}\r\n", n.to_ascii_lowercase()).as_bytes(),
-                    );
+                    out.extend_from_slice(n.to_ascii_lowercase().as_bytes());
+                    out.extend_from_slice(b": ");
+                    out.extend_from_slice(&sample::expand(v, &ctx));
+                    out.extend_from_slice(b"\r\n");
                 }
                 let body = match &r.body {
                     Some((kind, text)) if kind == "string" => text.as_bytes().to_vec(),
+                    Some((kind, text)) if kind == "lf-string" => {
+                        sample::expand(text, &ctx).into_owned()
+                    }
                     _ => Vec::new(),
                 };
                 out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
