@@ -297,3 +297,67 @@ fn cli_and_admin_form_match_haproxy_needs_root() {
         differ.join("\n")
     );
 }
+
+/// A refused server with `retries 2` and one that never answers (`timeout
+/// server`): the error columns of `show stat` (econ, eresp, wretr, wredis,
+/// hrsp_5xx) for each row.
+fn errors_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
+    in_fresh_netns(tag, move |dir| {
+        let live = http_backend("live", 0, Arc::default(), Arc::default());
+        let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let slow = harness::serve_each_connection(0, Duration::from_secs(20), Arc::default(), {
+            let held = Arc::clone(&held);
+            move |c| held.lock().expect("held").push(c)
+        });
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("dead")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let conf = dir.join("h.cfg");
+        let d = dir.display();
+        let cfg = format!(
+            "global\n  stats socket {d}/admin.sock level admin\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 500ms\n  retries 2\nfrontend fe\n  bind 127.0.0.1:{PORT}\n  use_backend slow if {{ path_beg /slow }}\n  default_backend dead\nbackend dead\n  server d1 127.0.0.1:{dead}\n  server d2 127.0.0.1:{live} backup\nbackend slow\n  server s1 127.0.0.1:{slow}\n"
+        );
+        std::fs::write(&conf, cfg).expect("cfg");
+        let mut proxy = start(program, &conf, PORT);
+        let get = |path: &str| {
+            exchange(
+                TcpStream::connect(("127.0.0.1", PORT)).expect("connect"),
+                &format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+                |_| {},
+            )
+        };
+        let mut out: Vec<String> = ["/x", "/slow"]
+            .iter()
+            .map(|p| get(p).lines().next().unwrap_or_default().to_string())
+            .collect();
+        out.extend(
+            unix(dir, "admin", "show stat\n")
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .map(|l| {
+                    let f: Vec<&str> = l.split(',').collect();
+                    [0, 1, 13, 14, 15, 16, 43]
+                        .iter()
+                        .map(|&i| f.get(i).copied().unwrap_or("?"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }),
+        );
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        out
+    })
+}
+
+#[test]
+fn error_counters_match_haproxy_needs_root() {
+    let theirs = errors_run(&["/usr/sbin/haproxy", "-db"], "hec-h");
+    assert!(
+        theirs.contains(&"dead,BACKEND,1,0,2,0,1".to_string()),
+        "{theirs:#?}"
+    );
+    let ours = errors_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "hec-p");
+    assert_eq!(ours, theirs);
+}

@@ -18,6 +18,13 @@ pub struct Counters {
     hrsp: [AtomicU64; 6],
     /// Times a server was chosen by the balancer.
     pub lbtot: AtomicU64,
+    /// Requests whose connection to a server failed (`econ`).
+    pub econ: AtomicU64,
+    /// Responses that failed: the server closed or timed out (`eresp`).
+    pub eresp: AtomicU64,
+    /// Connection retries (`wretr`) and redispatches (`wredis`).
+    pub wretr: AtomicU64,
+    pub wredis: AtomicU64,
 }
 
 impl Counters {
@@ -60,6 +67,11 @@ impl Counters {
     pub fn bytes(&self, inbound: u64, outbound: u64) {
         self.bytes_in.fetch_add(inbound, Ordering::Relaxed);
         self.bytes_out.fetch_add(outbound, Ordering::Relaxed);
+    }
+
+    /// `econ`, `eresp`, `wretr`, `wredis`.
+    pub fn errors(&self) -> [u64; 4] {
+        [&self.econ, &self.eresp, &self.wretr, &self.wredis].map(|c| c.load(Ordering::Relaxed))
     }
 
     /// The traffic columns.

@@ -488,6 +488,21 @@ pub(super) struct Connect {
     pub timed_out: bool,
 }
 
+impl Connect {
+    /// Counts the tries in the server's and the backend's `wretr`,
+    /// `wredis` and `econ`, as haproxy counts them (`econ` once per request).
+    pub(super) fn count(&self, counters: [&Counters; 2]) {
+        for c in counters {
+            c.wretr
+                .fetch_add(u64::from(self.retries), Ordering::Relaxed);
+            c.wredis
+                .fetch_add(u64::from(self.redispatched), Ordering::Relaxed);
+            c.econ
+                .fetch_add(u64::from(self.stream.is_none()), Ordering::Relaxed);
+        }
+    }
+}
+
 /// A server picked for one exchange; dropping it gives the turn back.
 pub(super) struct Lease {
     pool: Arc<Pool>,

@@ -378,6 +378,7 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
             let (uweight, _) = pool.weights(i).unwrap_or((m.weight, m.weight));
             let (weight, throttle) = pool.shown_weight(i).unwrap_or((uweight, None));
             let (qcur, qmax) = pool.queued(Some(i));
+            let [econ, eresp, wretr, wredis] = m.counters.errors();
             servers.push(ServerStats {
                 name: m.name.clone(),
                 sid: u32::try_from(i).unwrap_or(0) + 1,
@@ -399,6 +400,10 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
                 http: m.counters.http(),
                 lastsess: -1,
                 addr: m.addr.map(|a| a.to_string()).unwrap_or_default(),
+                econ,
+                eresp,
+                wretr,
+                wredis,
                 ..ServerStats::default()
             });
         }
@@ -421,6 +426,7 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
             .iter()
             .any(|m| m.up.load(Ordering::Relaxed) && m.admin.load(Ordering::Relaxed) & MAINT == 0);
         let (qcur, qmax) = pool.queued(None);
+        let [econ, eresp, wretr, wredis] = pool.counters.errors();
         backend = Some(BackendStats {
             qcur,
             qmax,
@@ -445,6 +451,10 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
             http: pool.counters.http(),
             lastsess: -1,
             algo: pool.algo.into(),
+            econ,
+            eresp,
+            wretr,
+            wredis,
             ..BackendStats::default()
         });
     }

@@ -55,7 +55,10 @@ pub(super) async fn to_server(
         .await;
     let lease = match trace.took(taken) {
         Ok(lease) => lease,
-        Err(end) => return fail(&mut conn.client, trace, 503, end).await,
+        Err(end) => {
+            count_reply(svc, pool, 503);
+            return fail(&mut conn.client, trace, 503, end).await;
+        }
     };
     if lease.redispatched {
         // The cookie's server refused it (`maxqueue`): persistence is
@@ -83,11 +86,18 @@ pub(super) async fn to_server(
             trace.connected();
             Ok(s)
         }
-        None => trace.tried(pool.connect(addr).await),
+        None => {
+            let tried = pool.connect(addr).await;
+            tried.count([&pool.counters, lease.counters()]);
+            trace.tried(tried)
+        }
     };
     let mut server = match server {
         Ok(s) => s,
-        Err(end) => return fail(&mut conn.client, trace, 503, end).await,
+        Err(end) => {
+            count_reply(svc, pool, 503);
+            return fail(&mut conn.client, trace, 503, end).await;
+        }
     };
     let mut out = Vec::with_capacity(1024);
     head.encode_for_server(svc.server_mode, &mut out);
@@ -150,6 +160,17 @@ pub(super) async fn to_server(
     )
     .await
     else {
+        // The server closed or timed out: a response error, and the
+        // backend answered with haproxy's 502/504.
+        let t = &trace.entry.termination;
+        if matches!(t.cause, Cause::ServerAbort | Cause::ServerTimeout) {
+            for c in [&pool.counters, lease.counters()] {
+                c.eresp.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            if t.stage == Stage::Headers {
+                count_reply(svc, pool, trace.entry.status);
+            }
+        }
         return Next::Close;
     };
     if keep.tunnel {
@@ -181,6 +202,13 @@ pub(super) async fn to_server(
         return Next::Close;
     }
     Next::Continue
+}
+
+/// A reply of haproxy's own (503, 502, 504) on the way to a server: the
+/// frontend and the backend count it among their responses.
+fn count_reply(svc: &HttpService, pool: &Pool, status: u16) {
+    svc.counters.response(status);
+    pool.counters.response(status);
 }
 
 /// Waits for the server's first answer to an `Expect: 100-continue`
