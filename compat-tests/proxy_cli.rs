@@ -298,9 +298,10 @@ fn cli_and_admin_form_match_haproxy_needs_root() {
     );
 }
 
-/// A refused server with `retries 2` and one that never answers (`timeout
-/// server`): the error columns of `show stat` (econ, eresp, wretr, wredis,
-/// hrsp_5xx) for each row.
+/// A refused server with `retries 2`, one that never answers (`timeout
+/// server`), and a refused one with `option redispatch` (2.6 goes to the
+/// other server at once): the answers and the error columns of `show stat`
+/// (econ, eresp, wretr, wredis, hrsp_5xx) for each row.
 fn errors_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
     in_fresh_netns(tag, move |dir| {
         let live = http_backend("live", 0, Arc::default(), Arc::default());
@@ -317,7 +318,7 @@ fn errors_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
         let conf = dir.join("h.cfg");
         let d = dir.display();
         let cfg = format!(
-            "global\n  stats socket {d}/admin.sock level admin\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 500ms\n  retries 2\nfrontend fe\n  bind 127.0.0.1:{PORT}\n  use_backend slow if {{ path_beg /slow }}\n  default_backend dead\nbackend dead\n  server d1 127.0.0.1:{dead}\n  server d2 127.0.0.1:{live} backup\nbackend slow\n  server s1 127.0.0.1:{slow}\n"
+            "global\n  stats socket {d}/admin.sock level admin\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 500ms\n  retries 2\nfrontend fe\n  bind 127.0.0.1:{PORT}\n  use_backend slow if {{ path_beg /slow }}\n  use_backend redis if {{ path_beg /redis }}\n  default_backend dead\nbackend dead\n  server d1 127.0.0.1:{dead}\n  server d2 127.0.0.1:{live} backup\nbackend slow\n  server s1 127.0.0.1:{slow}\nbackend redis\n  option redispatch\n  balance first\n  server r1 127.0.0.1:{dead}\n  server r2 127.0.0.1:{live}\n"
         );
         std::fs::write(&conf, cfg).expect("cfg");
         let mut proxy = start(program, &conf, PORT);
@@ -328,7 +329,7 @@ fn errors_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
                 |_| {},
             )
         };
-        let mut out: Vec<String> = ["/x", "/slow"]
+        let mut out: Vec<String> = ["/x", "/slow", "/redis"]
             .iter()
             .map(|p| get(p).lines().next().unwrap_or_default().to_string())
             .collect();

@@ -359,24 +359,25 @@ impl Pool {
         }
     }
 
-    /// Connects to `addr` as haproxy does: `retries` more tries on the same
-    /// server a second apart, the last one elsewhere with `option
-    /// redispatch`; each within `timeout connect`.
-    /// (The redispatched try asks the balancer without the request's keys.)
+    /// Connects to `addr` as haproxy 2.6 does: `retries` more tries on the
+    /// same server a second apart, each within `timeout connect`. With
+    /// `option redispatch`, a refused connection goes to another server at
+    /// once, and a timed-out one on the last try (asking the balancer
+    /// without the request's keys, the failed server excluded).
     pub(super) async fn connect(&self, mut addr: SocketAddr) -> Connect {
         let mut timed_out = false;
+        let mut refused = false;
+        let mut moved_to = None;
         for attempt in 0..=self.retries {
-            let mut redispatched = false;
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                if self.redispatch && attempt == self.retries {
-                    let other = self.balancer.lock().ok().and_then(|mut b| {
-                        let id = b.pick(&RequestView::default())?;
-                        b.release(id);
-                        self.members.get(id.0)?.addr
-                    });
-                    redispatched = other.is_some_and(|o| o != addr);
-                    addr = other.unwrap_or(addr);
+                let elsewhere =
+                    self.redispatch && moved_to.is_none() && (refused || attempt == self.retries);
+                match elsewhere.then(|| self.pick_other(addr)).flatten() {
+                    Some((i, other)) => {
+                        moved_to = Some(i);
+                        addr = other;
+                    }
+                    None => tokio::time::sleep(Duration::from_secs(1)).await,
                 }
             }
             let connecting = TcpStream::connect(addr);
@@ -390,12 +391,14 @@ impl Pool {
                 },
                 None => connecting.await.ok(),
             };
+            refused = ok.is_none() && !timed_out;
             if let Some(s) = ok {
                 let _ = s.set_nodelay(true);
                 return Connect {
                     stream: Some(s),
                     retries: attempt,
-                    redispatched,
+                    redispatched: moved_to.is_some(),
+                    moved_to,
                     timed_out: false,
                 };
             }
@@ -403,9 +406,50 @@ impl Pool {
         Connect {
             stream: None,
             retries: self.retries,
-            redispatched: false,
+            redispatched: moved_to.is_some(),
+            moved_to,
             timed_out,
         }
+    }
+
+    /// Counts what connecting did (on the server tried first and the
+    /// backend) and, after a redispatch, moves `lease` to the server that
+    /// took the connection; whether it moved.
+    pub(super) fn follow(self: &Arc<Self>, tried: &Connect, lease: &mut Lease) -> bool {
+        tried.count([&self.counters, lease.counters()]);
+        match tried.moved_to.and_then(|i| self.direct(i)) {
+            Some(moved) => {
+                *lease = moved;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Another server than the one at `failed` for a redispatch: the
+    /// balancer's choice, else the first usable one.
+    fn pick_other(&self, failed: SocketAddr) -> Option<(usize, SocketAddr)> {
+        let other = |i: usize| {
+            self.members
+                .get(i)?
+                .addr
+                .filter(|a| *a != failed)
+                .map(|a| (i, a))
+        };
+        if let Ok(mut b) = self.balancer.lock() {
+            for _ in 0..self.members.len() {
+                let Some(id) = b.pick(&RequestView::default()) else {
+                    break;
+                };
+                b.release(id);
+                if let Some(found) = other(id.0) {
+                    return Some(found);
+                }
+            }
+        }
+        (0..self.members.len())
+            .filter(|&i| self.balanced(i))
+            .find_map(other)
     }
 
     /// Starts the health check of every server that has one (on the
@@ -484,6 +528,8 @@ pub(super) struct Connect {
     pub retries: u32,
     /// The last try went to another server (`option redispatch`).
     pub redispatched: bool,
+    /// That server's index.
+    pub moved_to: Option<usize>,
     /// The last failure was `timeout connect` (else a refusal).
     pub timed_out: bool,
 }
@@ -492,9 +538,10 @@ impl Connect {
     /// Counts the tries in the server's and the backend's `wretr`,
     /// `wredis` and `econ`, as haproxy counts them (`econ` once per request).
     pub(super) fn count(&self, counters: [&Counters; 2]) {
+        // A redispatch counts as one instead of as a retry.
+        let retries = self.retries - u32::from(self.redispatched).min(self.retries);
         for c in counters {
-            c.wretr
-                .fetch_add(u64::from(self.retries), Ordering::Relaxed);
+            c.wretr.fetch_add(u64::from(retries), Ordering::Relaxed);
             c.wredis
                 .fetch_add(u64::from(self.redispatched), Ordering::Relaxed);
             c.econ

@@ -65,12 +65,16 @@ pub(super) async fn relay_traced(
             ..RequestView::default()
         })
     };
-    let lease = match trace.took(pool.take(pick).await) {
+    let mut lease = match trace.took(pool.take(pick).await) {
         Ok(lease) => lease,
         Err((cause, stage)) => return trace.end(cause, stage),
     };
     trace.assigned(&pool.name, lease.server_name(), lease.addr);
-    let mut server = match trace.tried(pool.connect(lease.addr).await) {
+    let tried = pool.connect(lease.addr).await;
+    if pool.follow(&tried, &mut lease) {
+        trace.assigned(&pool.name, lease.server_name(), lease.addr);
+    }
+    let mut server = match trace.tried(tried) {
         Ok(server) => server,
         Err((cause, stage)) => return trace.end(cause, stage),
     };

@@ -53,7 +53,7 @@ pub(super) async fn to_server(
             })
         })
         .await;
-    let lease = match trace.took(taken) {
+    let mut lease = match trace.took(taken) {
         Ok(lease) => lease,
         Err(end) => {
             count_reply(svc, pool, 503);
@@ -79,7 +79,7 @@ pub(super) async fn to_server(
     if let Some(ot) = &svc.originalto {
         add_address(&mut head, &ot.header, ot.except, addrs.dst);
     }
-    let addr = lease.addr;
+    let mut addr = lease.addr;
     trace.assigned(&pool.name, lease.server_name(), addr);
     let server = match conn.idle.remove(&addr) {
         Some(s) => {
@@ -88,7 +88,11 @@ pub(super) async fn to_server(
         }
         None => {
             let tried = pool.connect(addr).await;
-            tried.count([&pool.counters, lease.counters()]);
+            // Redispatched: the exchange belongs to the other server now.
+            if pool.follow(&tried, &mut lease) {
+                addr = lease.addr;
+                trace.assigned(&pool.name, lease.server_name(), addr);
+            }
             trace.tried(tried)
         }
     };
