@@ -174,8 +174,8 @@ fn queue_run(
             })
             .collect();
         std::thread::sleep(Duration::from_millis(100));
-        // qcur, qmax, slim, qlimit while two wait.
-        let queues = stat(dir, &[2, 3, 6, 25]);
+        // qcur, qmax, scur, slim, qlimit while two wait.
+        let queues = stat(dir, &[2, 3, 4, 6, 25]);
         let answers: Vec<(String, String)> = clients
             .into_iter()
             .map(|t| t.join().expect("client"))

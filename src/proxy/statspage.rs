@@ -430,8 +430,10 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
         backend = Some(BackendStats {
             qcur,
             qmax,
+            // haproxy counts a backend's queued requests among its sessions.
             traffic: Traffic {
                 slim: e.limits.1,
+                scur: pool.beconn(),
                 ..pool.counters.traffic()
             },
             status: if any_up || pool.members.is_empty() {
