@@ -460,17 +460,24 @@ fn map_converters_route_like_haproxy_needs_root() {
 }
 
 /// `http-request return` with an `lf-string` body and a `hdr` value made of
-/// sample expressions.
+/// sample expressions, a `file` body and an `lf-file` body.
 fn return_lf_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
     in_fresh_netns(tag, move |dir| {
         let conf = dir.join("h.cfg");
+        let page = dir.join("page.html");
+        std::fs::write(&page, "<p>maintenance</p>\n").expect("page");
+        let lf = dir.join("page.lf");
+        std::fs::write(&lf, "path=%[path] host=%[req.hdr(host)]\n").expect("lf");
+        let (page, lf) = (page.display(), lf.display());
         let cfg = format!(
-            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend f\n  bind 127.0.0.1:{PORT}\n  http-request return status 200 content-type text/plain lf-string \"host=%[req.hdr(host),lower] src=%[src] q=%[query]\" hdr X-Path \"%[path]\" if {{ path_beg /lf }}\n  http-request return status 404 content-type text/plain string \"plain %[src]\"\n"
+            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend f\n  bind 127.0.0.1:{PORT}\n  http-request return status 503 content-type text/html file {page} if {{ path_beg /file }}\n  http-request return status 200 content-type text/plain lf-file {lf} if {{ path_beg /lff }}\n  http-request return status 200 content-type text/plain lf-string \"host=%[req.hdr(host),lower] src=%[src] q=%[query]\" hdr X-Path \"%[path]\" if {{ path_beg /lf }}\n  http-request return status 404 content-type text/plain string \"plain %[src]\"\n"
         );
         std::fs::write(&conf, cfg).expect("cfg");
         let requests = [
             "GET /lf/a?x=1 HTTP/1.1\r\nHost: Example.COM\r\nConnection: close\r\n\r\n",
             "GET /other HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            "GET /file HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            "GET /lff/z HTTP/1.1\r\nHost: lf.example\r\nConnection: close\r\n\r\n",
         ];
         serve_each(program, &conf, &requests)
     })
@@ -483,6 +490,7 @@ fn return_with_log_format_matches_haproxy_needs_root() {
         theirs[0].ends_with("host=example.com src=127.0.0.1 q=x=1"),
         "{theirs:?}"
     );
+    assert!(theirs[2].ends_with("<p>maintenance</p>\n"), "{theirs:?}");
     let ours = return_lf_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "prl");
     assert_eq!(ours, theirs);
 }

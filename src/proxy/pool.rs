@@ -165,7 +165,7 @@ impl Pool {
             members,
             balancer: Mutex::new(balancer),
             acls: own(p, |p| p.acls.clone()),
-            http_request: own(p, |p| p.http_request.clone()),
+            http_request: own(p, |p| super::rules::with_files_read(&p.http_request)),
             http_response: own(p, |p| p.http_response.clone()),
             counters: Counters::default(),
             algo: p.balance.name(),

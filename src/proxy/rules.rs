@@ -132,6 +132,28 @@ pub fn on_request(
     Verdict::Forward
 }
 
+/// The rules with the files of `return … file|lf-file PATH` read now
+/// (before any `chroot`, as haproxy reads them while parsing): their
+/// content becomes a `string` or `lf-string` body. A file that cannot be
+/// read gives an empty body.
+pub fn with_files_read(rules: &[HttpRule]) -> Vec<HttpRule> {
+    let mut rules = rules.to_vec();
+    for rule in &mut rules {
+        if let HttpAction::Return(r) = &mut rule.action
+            && let Some((kind, value)) = &mut r.body
+        {
+            let inline = match kind.as_str() {
+                "file" => "string",
+                "lf-file" => "lf-string",
+                _ => continue,
+            };
+            *value = std::fs::read_to_string(&*value).unwrap_or_default();
+            *kind = inline.to_string();
+        }
+    }
+    rules
+}
+
 /// Runs the `http-response` header rules over a response's fields.
 pub fn on_response(
     rules: &[HttpRule],

@@ -225,7 +225,7 @@ pub fn bind(
                 fronts.push((p.name.clone(), Arc::clone(&svc.counters)));
                 svc.routes = routes;
                 svc.acls = p.acls.clone();
-                svc.http_request = p.http_request.clone();
+                svc.http_request = super::rules::with_files_read(&p.http_request);
                 svc.http_response = p.http_response.clone();
                 svc.log = FrontLog::for_proxy(cfg, p).map(Arc::new);
                 Service::Http(Arc::new(svc))
