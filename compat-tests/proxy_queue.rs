@@ -88,8 +88,16 @@ fn get(path: &str, extra: &str) -> (String, String) {
 
 /// Sends `cmd` on the stats socket; the answer.
 fn cli(dir: &Path, cmd: &str) -> String {
-    let Ok(mut s) = UnixStream::connect(dir.join("admin.sock")) else {
-        return String::new();
+    // The socket may appear a moment after the port (3 s at most).
+    let t0 = Instant::now();
+    let mut s = loop {
+        match UnixStream::connect(dir.join("admin.sock")) {
+            Ok(s) => break s,
+            Err(_) if t0.elapsed() < Duration::from_secs(3) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(_) => return String::new(),
+        }
     };
     s.set_read_timeout(Some(Duration::from_secs(2)))
         .expect("timeout");

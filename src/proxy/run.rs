@@ -371,6 +371,12 @@ impl Bound {
         let Some((first_seat, first_rx)) = seated.next() else {
             return Ok(Ended::Hard);
         };
+        // The stats sockets exist before any connection is accepted: a
+        // client that finds the port open finds the CLI too.
+        {
+            let _in = rt.enter();
+            start_cli(&self.cli.0, &self.cli.1)?;
+        }
         let others = spawn_acceptor_threads(
             shards
                 .zip(seated)
@@ -388,7 +394,6 @@ impl Bound {
             }
             let acceptors = open(first, &drain, &first_seat)?;
             first_seat.receive(first_rx);
-            start_cli(&self.cli.0, &self.cli.1)?;
             // Listening: systemd (`Type=notify`, `-Ws`) may go on. A
             // master's worker also names the sockets it did not take.
             if std::env::var_os(listener::HANDOVER_ENV).is_some() {
