@@ -199,3 +199,31 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let _ = child.wait();
     None
 }
+
+/// Collects the syslog datagrams sent to 127.0.0.1:`port` for `life`.
+pub fn syslog_receiver(port: u16, life: Duration) -> Arc<Mutex<Vec<String>>> {
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sock = std::net::UdpSocket::bind(("127.0.0.1", port)).expect("syslog socket");
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let g = Arc::clone(&got);
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let mut buf = [0u8; 4096];
+        while t0.elapsed() < life {
+            if let Ok(n) = sock.recv(&mut buf) {
+                let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+                g.lock().expect("log").push(line);
+            }
+        }
+    });
+    got
+}
+
+/// Waits until `got` holds `n` lines (3 s at most).
+pub fn wait_lines(got: &Arc<Mutex<Vec<String>>>, n: usize) {
+    let t0 = Instant::now();
+    while got.lock().expect("log").len() < n && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

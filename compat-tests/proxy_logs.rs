@@ -9,14 +9,17 @@
 //! still shows).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::{http_backend, in_fresh_netns, serve_each_connection, start, wait_bounded};
+use harness::{
+    http_backend, in_fresh_netns, serve_each_connection, start, syslog_receiver, wait_bounded,
+    wait_lines,
+};
 
 const SYSLOG: u16 = 15514;
 const F1: u16 = 18300;
@@ -95,34 +98,6 @@ listen clf
   server s1 127.0.0.1:{s1}
 "
     )
-}
-
-/// Collects syslog datagrams on 127.0.0.1:SYSLOG for `life`.
-fn receiver(life: Duration) -> Arc<Mutex<Vec<String>>> {
-    let got: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sock = UdpSocket::bind(("127.0.0.1", SYSLOG)).expect("syslog socket");
-    sock.set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("timeout");
-    let g = Arc::clone(&got);
-    std::thread::spawn(move || {
-        let t0 = Instant::now();
-        let mut buf = [0u8; 4096];
-        while t0.elapsed() < life {
-            if let Ok(n) = sock.recv(&mut buf) {
-                let line = String::from_utf8_lossy(&buf[..n]).into_owned();
-                g.lock().expect("log").push(line);
-            }
-        }
-    });
-    got
-}
-
-/// Waits until `got` holds `n` lines (3 s at most).
-fn wait_lines(got: &Arc<Mutex<Vec<String>>>, n: usize) {
-    let t0 = Instant::now();
-    while got.lock().expect("log").len() < n && t0.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Sends `bytes` on a new connection to `port`, reads until the proxy
@@ -215,7 +190,7 @@ fn actions() -> Vec<Action> {
 
 fn run(program: &'static [&'static str], tag: &str) -> Vec<String> {
     in_fresh_netns(tag, move |dir| {
-        let got = receiver(Duration::from_secs(25));
+        let got = syslog_receiver(SYSLOG, Duration::from_secs(25));
         let s1 = http_backend("s1", 0, Arc::default(), Arc::new(AtomicBool::new(false)));
         // Accepts and never answers (the 504).
         let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
@@ -395,7 +370,7 @@ fn slow_backend(most: Arc<Mutex<(usize, usize)>>) -> u16 {
 /// waits its turn, the third outlives `timeout queue` (503, `sQ`).
 fn queue_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<String>, usize) {
     in_fresh_netns(tag, move |dir| {
-        let got = receiver(Duration::from_secs(10));
+        let got = syslog_receiver(SYSLOG, Duration::from_secs(10));
         let most: Arc<Mutex<(usize, usize)>> = Arc::default();
         let slow = slow_backend(Arc::clone(&most));
         let conf = dir.join("q.cfg");

@@ -12,15 +12,15 @@
 //!   that grows each second, and `show stat` shows its growing weight.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, UdpSocket};
+use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::{in_fresh_netns, serve_each_connection, start};
+use harness::{in_fresh_netns, serve_each_connection, start, syslog_receiver, wait_lines};
 
 const SYSLOG: u16 = 15530;
 const PORT: u16 = 18330;
@@ -40,26 +40,6 @@ fn backend(name: &'static str, delay: Duration) -> u16 {
             }
         }
     })
-}
-
-/// Collects syslog datagrams on 127.0.0.1:SYSLOG for `life`.
-fn receiver(life: Duration) -> Arc<Mutex<Vec<String>>> {
-    let got: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sock = UdpSocket::bind(("127.0.0.1", SYSLOG)).expect("syslog socket");
-    sock.set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("timeout");
-    let g = Arc::clone(&got);
-    std::thread::spawn(move || {
-        let t0 = Instant::now();
-        let mut buf = [0u8; 4096];
-        while t0.elapsed() < life {
-            if let Ok(n) = sock.recv(&mut buf) {
-                let line = String::from_utf8_lossy(&buf[..n]).into_owned();
-                g.lock().expect("log").push(line);
-            }
-        }
-    });
-    got
 }
 
 /// One request on its own connection: the status line and the body.
@@ -158,7 +138,7 @@ fn queue_run(
     cookie: &'static str,
 ) -> QueueRun {
     in_fresh_netns(tag, move |dir| {
-        let got = receiver(Duration::from_secs(8));
+        let got = syslog_receiver(SYSLOG, Duration::from_secs(8));
         let s1 = backend("s1", Duration::from_millis(700));
         let s2 = backend("s2", Duration::from_millis(700));
         let conf = dir.join("q.cfg");
@@ -188,10 +168,7 @@ fn queue_run(
             .into_iter()
             .map(|t| t.join().expect("client"))
             .collect();
-        let t0 = Instant::now();
-        while got.lock().expect("log").len() < 4 && t0.elapsed() < Duration::from_secs(3) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_lines(&got, 4);
         let _ = proxy.kill();
         let _ = proxy.wait();
         let logs = got

@@ -7,15 +7,17 @@
 //! log-format with expressions, `unix:N` clients) must be the same.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "proxy_harness.rs"]
 mod harness;
-use harness::{in_fresh_netns, read_request, serve_each_connection, start};
+use harness::{
+    in_fresh_netns, read_request, serve_each_connection, start, syslog_receiver, wait_lines,
+};
 
 const PORT: u16 = 18430;
 const EXCEPT: u16 = 18431;
@@ -128,27 +130,6 @@ fn unix(path: &Path, req: &str) -> String {
     drain(&mut c)
 }
 
-/// Collects syslog datagrams on 127.0.0.1:SYSLOG for `life`.
-fn receiver(life: Duration) -> Arc<Mutex<Vec<String>>> {
-    let got: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sock = UdpSocket::bind(("127.0.0.1", SYSLOG)).expect("syslog socket");
-    sock.set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("timeout");
-    let g = Arc::clone(&got);
-    std::thread::spawn(move || {
-        let t0 = Instant::now();
-        let mut buf = [0u8; 4096];
-        while t0.elapsed() < life {
-            if let Ok(n) = sock.recv(&mut buf) {
-                g.lock()
-                    .expect("log")
-                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
-            }
-        }
-    });
-    got
-}
-
 /// A log line without what differs between runs: the syslog header, the
 /// dates, client ports, timers.
 fn normalize(line: &str) -> String {
@@ -182,7 +163,7 @@ type Outcome = (Vec<String>, Vec<String>, Vec<String>);
 
 fn run(program: &'static [&'static str], tag: &str) -> Outcome {
     in_fresh_netns(tag, move |dir| {
-        let got = receiver(Duration::from_secs(15));
+        let got = syslog_receiver(SYSLOG, Duration::from_secs(15));
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let port = backend(Arc::clone(&seen));
         let conf = dir.join("s.cfg");
@@ -218,10 +199,7 @@ fn run(program: &'static [&'static str], tag: &str) -> Outcome {
             ),
         ];
         // Every stream's line (`except` logs its connections at accept).
-        let t0 = Instant::now();
-        while got.lock().expect("log").len() < 8 && t0.elapsed() < Duration::from_secs(3) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_lines(&got, 8);
         let _ = proxy.kill();
         let _ = proxy.wait();
         let lines = got
