@@ -100,27 +100,9 @@ pub fn hostname() -> &'static str {
     &NAME
 }
 
-/// Splits `fetch(args),conv(args),…` on the commas outside parentheses.
-fn stages(expr: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0usize, 0usize);
-    for (i, c) in expr.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                out.push(expr[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(expr[start..].trim());
-    out
-}
-
 /// `name(a,b)` → (`name`, [`a`, `b`]).
 fn call(stage: &str) -> (&str, Vec<&str>) {
+    let stage = stage.trim();
     match stage.split_once('(') {
         Some((name, rest)) => {
             let inner = rest.strip_suffix(')').unwrap_or(rest);
@@ -132,10 +114,10 @@ fn call(stage: &str) -> (&str, Vec<&str>) {
 
 /// Evaluates a whole expression; None when it gives no sample.
 pub fn eval(expr: &str, ctx: &Ctx<'_>) -> Option<Value> {
-    let stages = stages(expr);
-    let (name, args) = call(stages.first()?);
+    let mut stages = crate::conf::haproxy::sample::stages(expr).into_iter();
+    let (name, args) = call(stages.next()?);
     let mut v = fetch(name, &args, ctx)?;
-    for stage in &stages[1..] {
+    for stage in stages {
         let (conv, args) = call(stage);
         v = convert(conv, &args, v)?;
     }
@@ -452,13 +434,9 @@ fn closing(s: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proxy::http1::{Limits, Parse};
 
     fn head(raw: &str) -> RequestHead {
-        match RequestHead::parse(raw.as_bytes(), &Limits::default()) {
-            Ok(Parse::Complete { head, .. }) => head,
-            _ => panic!("a complete head"),
-        }
+        RequestHead::complete(raw)
     }
 
     fn at(s: &str) -> Option<SocketAddr> {

@@ -26,7 +26,7 @@ mod legacy;
 mod options;
 mod proxy;
 mod rules;
-mod sample;
+pub(crate) mod sample;
 mod section;
 mod server;
 mod stats;

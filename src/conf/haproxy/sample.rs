@@ -6,8 +6,9 @@
 //! script registers them, so they are accepted only after `lua-load`.
 //! Owns no parsing of values; the callers keep expressions as text.
 
-/// Splits `fetch(args),conv(args),…` on the commas outside parentheses.
-fn stages(expr: &str) -> Vec<&str> {
+/// Splits `fetch(args),conv(args),…` on the commas outside parentheses
+/// (the config check and the runtime's evaluator read expressions alike).
+pub(crate) fn stages(expr: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut depth, mut start) = (0usize, 0usize);
     for (i, c) in expr.char_indices() {
