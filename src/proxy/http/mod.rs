@@ -451,12 +451,8 @@ async fn handle(
     let addrs = conn.addrs;
     // Frontend rules, then the stats page, then the backend's rules
     // once it is chosen.
-    if let Verdict::Reply { bytes, local } =
-        rules::on_request(&svc.http_request, &svc.acls, &mut head, &addrs)
-    {
-        let cause = if local { Cause::Local } else { Cause::Proxy };
-        let keep = head.client_keep_alive();
-        return answer(conn, trace, closing(bytes, keep), keep, cause).await;
+    if let Some(next) = request_rules(conn, trace, &svc.http_request, &svc.acls, &mut head).await {
+        return next;
     }
     if let Some(page) = svc.stats.as_ref().filter(|p| p.wants(&head)) {
         let form = page.body(&head, &mut conn.buf, &mut conn.client).await;
@@ -498,6 +494,24 @@ async fn handle(
     let next = to_server(conn, svc, pool, head, trace).await;
     trace.backend_conns(pool.beconn());
     next
+}
+
+/// A frontend's or a backend's `http-request` rules: how the stream ends
+/// when one of them answered (deny, redirect, return, auth…).
+async fn request_rules(
+    conn: &mut Conn<impl Stream>,
+    trace: &mut Trace,
+    rules: &[HttpRule],
+    acls: &[Acl],
+    head: &mut RequestHead,
+) -> Option<Next> {
+    let addrs = conn.addrs;
+    let Verdict::Reply { bytes, local } = rules::on_request(rules, acls, head, &addrs) else {
+        return None;
+    };
+    let cause = if local { Cause::Local } else { Cause::Proxy };
+    let keep = head.client_keep_alive();
+    Some(answer(conn, trace, closing(bytes, keep), keep, cause).await)
 }
 
 /// A reply of ours as the client's connection mode wants it: haproxy adds

@@ -14,14 +14,11 @@ pub(super) async fn to_server(
     mut head: RequestHead,
     trace: &mut Trace,
 ) -> Next {
-    let addrs = conn.addrs;
-    if let Verdict::Reply { bytes, local } =
-        rules::on_request(&pool.http_request, &pool.acls, &mut head, &addrs)
+    if let Some(next) = request_rules(conn, trace, &pool.http_request, &pool.acls, &mut head).await
     {
-        let cause = if local { Cause::Local } else { Cause::Proxy };
-        let keep = head.client_keep_alive();
-        return answer(conn, trace, closing(bytes, keep), keep, cause).await;
+        return next;
     }
+    let addrs = conn.addrs;
     // A persistence cookie may name the server (and is taken out of
     // the request where haproxy takes it out).
     let now = std::time::SystemTime::now();
