@@ -132,6 +132,13 @@ pub struct Bound {
     cli: (Vec<StatsSocket>, Arc<OnceLock<Registry>>),
 }
 
+/// `nbthread` as in haproxy: the file's, else one per CPU.
+pub fn threads(cfg: &HaproxyConfig) -> u32 {
+    cfg.global.nbthread.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
+    })
+}
+
 /// Binds every listener of `cfg` (privileged ports need root: call this
 /// before dropping privileges). `proxy_maxconn` (`-N`) limits frontends
 /// that set no `maxconn` of their own.
@@ -146,11 +153,7 @@ pub fn bind(
     if let Ok(text) = serde_json::to_string(cfg) {
         super::maps::preload(&text);
     }
-    // `nbthread` as in haproxy (default: one per CPU).
-    let threads = cfg.global.nbthread.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |n| usize::try_from(n).unwrap_or(1),
-    );
+    let threads = usize::try_from(threads(cfg)).unwrap_or(1);
     let threading = Threading::from_env();
     let acceptors = match threading {
         Threading::PerThread => threads,

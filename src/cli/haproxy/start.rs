@@ -83,10 +83,7 @@ pub(super) fn serve(outcome: &Outcome, cmd: &CmdLine, console: &Console) -> i32 
                 return alert("config : Fatal errors found in configuration.");
             }
         };
-    let threads = g.nbthread.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
-    });
-    let needs = limits::FdNeeds::of(cfg, threads);
+    let needs = limits::FdNeeds::of(cfg, crate::proxy::run::threads(cfg));
     let (soft_limit, hard_limit) = limits::nofile();
     let maxconn = cmd
         .maxconn
