@@ -209,13 +209,9 @@ fn compare(method: Method, value: &[u8], pattern: &[u8], icase: bool) -> bool {
 mod tests {
     use super::*;
     use crate::model::haproxy::CondTerm;
-    use crate::proxy::http1::{Limits, Parse};
 
     fn head(raw: &str) -> RequestHead {
-        match RequestHead::parse(raw.as_bytes(), &Limits::default()) {
-            Ok(Parse::Complete { head, .. }) => head,
-            _ => panic!("a complete head"),
-        }
+        RequestHead::complete(raw)
     }
 
     fn acl(name: &str, fetch: &str, icase: bool, patterns: &[&str]) -> Acl {

@@ -129,6 +129,15 @@ fn check_htx_size(words: usize, headers: &HeaderList, limits: &Limits) -> Result
 }
 
 impl RequestHead {
+    /// The head of a whole request in `raw` (tests' shorthand).
+    #[cfg(test)]
+    pub(crate) fn complete(raw: &str) -> RequestHead {
+        match RequestHead::parse(raw.as_bytes(), &Limits::default()) {
+            Ok(Parse::Complete { head, .. }) => head,
+            _ => panic!("a complete head"),
+        }
+    }
+
     /// Parses the request head at the start of `input`.
     pub fn parse(input: &[u8], limits: &Limits) -> Result<Parse<RequestHead>, HeadError> {
         let Some(scanned) = scan_limited(input, Side::Request, limits)? else {
