@@ -110,6 +110,37 @@ fn new_worker(pid: u32, old: u32) -> u32 {
     }
 }
 
+/// Starts `program MODE -f CONF EXTRA…` (`-W` or `-Ws`), with
+/// `NOTIFY_SOCKET` and stderr where given, and waits (5 s at most) until
+/// its worker answers.
+fn start_master(
+    program: &[&str],
+    mode: &str,
+    conf: &Path,
+    extra: &[&std::ffi::OsStr],
+    notify: Option<&Path>,
+    err: Option<&Path>,
+) -> Child {
+    let mut c = Command::new(program[0]);
+    c.args(&program[1..])
+        .args([mode, "-f"])
+        .arg(conf)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(err.map_or_else(Stdio::null, |e| {
+            Stdio::from(std::fs::File::create(e).expect("err"))
+        }));
+    if let Some(n) = notify {
+        c.env("NOTIFY_SOCKET", n);
+    }
+    let master = c.spawn().expect("start the master");
+    let t0 = Instant::now();
+    while get().is_empty() && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    master
+}
+
 /// A `NOTIFY_SOCKET` for the master, read on a thread of its own.
 struct Notify {
     got: Arc<Mutex<Vec<String>>>,
@@ -196,24 +227,21 @@ fn life(program: &'static [&'static str], tag: &str) -> Life {
         let notify_path = dir.join("notify");
         let notify = Notify::listen(&notify_path);
         let err = dir.join("err");
-        let mut master: Child = Command::new(program[0])
-            .args(&program[1..])
-            .args(["-Ws", "-f"])
-            .arg(&conf)
-            .arg("-p")
-            .arg(&pidfile)
-            .arg("-S")
-            .arg(&sock)
-            .env("NOTIFY_SOCKET", &notify_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(&err).expect("err")))
-            .spawn()
-            .expect("start the master");
+        let extra = [
+            "-p".as_ref(),
+            pidfile.as_os_str(),
+            "-S".as_ref(),
+            sock.as_os_str(),
+        ];
+        let mut master = start_master(
+            program,
+            "-Ws",
+            &conf,
+            &extra,
+            Some(&notify_path),
+            Some(&err),
+        );
         let m = master.id();
-        let t0 = Instant::now();
-        while get().is_empty() && t0.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
         let in_pidfile: u32 = std::fs::read_to_string(&pidfile)
             .unwrap_or_default()
             .trim()
@@ -327,19 +355,7 @@ fn stop(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<String
         let err = dir.join("err");
         let notify_path = dir.join("notify");
         let notify = Notify::listen(&notify_path);
-        let mut master = Command::new(program[0])
-            .args(&program[1..])
-            .args(["-Ws", "-f"])
-            .arg(&conf)
-            .env("NOTIFY_SOCKET", &notify_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(&err).expect("err")))
-            .spawn()
-            .expect("start the master");
-        let t0 = Instant::now();
-        while get().is_empty() && t0.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut master = start_master(program, "-Ws", &conf, &[], Some(&notify_path), Some(&err));
         let worker = new_worker(master.id(), 0);
         // haproxy's master re-executes itself once its worker runs: a
         // signal in between would find no handler.
@@ -388,18 +404,7 @@ fn reloads_under_load(program: &'static [&'static str], tag: &str) -> (usize, us
     in_fresh_netns(tag, move |dir| {
         let conf = dir.join("h.cfg");
         std::fs::write(&conf, config("one")).expect("cfg");
-        let mut master = Command::new(program[0])
-            .args(&program[1..])
-            .args(["-W", "-f"])
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the master");
-        let t0 = Instant::now();
-        while get().is_empty() && t0.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut master = start_master(program, "-W", &conf, &[], None, None);
         std::thread::sleep(Duration::from_millis(500));
         let stop = Arc::new(AtomicBool::new(false));
         let clients: Vec<_> = (0..4)
