@@ -107,11 +107,12 @@ impl Seat {
     /// Serves `conn` on the least loaded thread (this one on a tie).
     fn dispatch(&self, conn: Conn, service: Service, live: Live) {
         let members = &self.crew.members;
-        let loads: Vec<usize> = members
-            .iter()
-            .map(|m| m.0.load(Ordering::Relaxed))
-            .collect();
-        let target = least_loaded(&loads, self.me);
+        let target = least_loaded(members.len(), self.me, |i| {
+            members[i].0.load(Ordering::Relaxed)
+        });
+        // Counted now, not when the task starts: the next accept of a
+        // burst already sees it.
+        members[target].0.fetch_add(1, Ordering::Relaxed);
         if target == self.me {
             tokio::spawn(serve_counted(self.clone(), conn, service, live));
         } else {
@@ -121,7 +122,9 @@ impl Seat {
                 live,
             };
             // A thread that is gone cannot serve: the connection is closed.
-            let _ = members[target].1.send(handoff);
+            if members[target].1.send(handoff).is_err() {
+                members[target].0.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -135,20 +138,21 @@ impl Seat {
     }
 }
 
-/// The thread with the fewest connections; `me` unless another has fewer.
-fn least_loaded(loads: &[usize], me: usize) -> usize {
-    let mine = loads.get(me).copied().unwrap_or(0);
-    (0..loads.len())
-        .filter(|&i| loads[i] < mine)
-        .min_by_key(|&i| loads[i])
-        .unwrap_or(me)
+/// Of `n` threads with `load(i)` connections each, the one with the
+/// fewest; `me` unless another has fewer.
+fn least_loaded(n: usize, me: usize, load: impl Fn(usize) -> usize) -> usize {
+    let mine = load(me);
+    (0..n)
+        .map(|i| (i, load(i)))
+        .filter(|&(_, l)| l < mine)
+        .min_by_key(|&(_, l)| l)
+        .map_or(me, |(i, _)| i)
 }
 
-/// `serve_one`, counted in this thread's load while it runs.
+/// `serve_one` on this thread, whose load counts it (from `dispatch`)
+/// until it ends.
 async fn serve_counted(seat: Seat, conn: Conn, service: Service, live: Live) {
-    let counter = &seat.crew.members[seat.me].0;
-    counter.fetch_add(1, Ordering::Relaxed);
-    let _load = Load(counter);
+    let _load = Load(&seat.crew.members[seat.me].0);
     serve_one(conn, service, live).await;
 }
 
@@ -334,9 +338,10 @@ mod tests {
 
     #[test]
     fn a_connection_goes_to_the_least_loaded_thread() {
-        assert_eq!(least_loaded(&[3, 1, 2], 0), 1);
-        assert_eq!(least_loaded(&[3, 1, 1], 2), 2, "a tie keeps it here");
-        assert_eq!(least_loaded(&[0, 0], 1), 1);
-        assert_eq!(least_loaded(&[5], 0), 0);
+        let pick = |loads: &[usize], me| least_loaded(loads.len(), me, |i| loads[i]);
+        assert_eq!(pick(&[3, 1, 2], 0), 1);
+        assert_eq!(pick(&[3, 1, 1], 2), 2, "a tie keeps it here");
+        assert_eq!(pick(&[0, 0], 1), 1);
+        assert_eq!(pick(&[5], 0), 0);
     }
 }
