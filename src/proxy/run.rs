@@ -276,6 +276,7 @@ pub fn bind(
         return Err(RunError::Listeners(failures));
     }
     // Every proxy for the statistics, in the file's order.
+    let session_limits = super::statspage::SessionLimits::new(cfg, proxy_maxconn, global_maxconn);
     let entries = cfg
         .proxies
         .iter()
@@ -299,7 +300,7 @@ pub fn bind(
                     }
                 }),
             },
-            limits: super::statspage::session_limits(cfg, p, proxy_maxconn, global_maxconn),
+            limits: session_limits.of(p),
         })
         .collect();
     let _ = registry.set(Registry {

@@ -12,6 +12,7 @@ use super::stats::{
 };
 use crate::model::haproxy::Acl;
 use crate::model::haproxy::{HaproxyConfig, Mode, Proxy, ProxyKind, Stats};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -30,40 +31,76 @@ pub(super) struct Entry {
     pub limits: (Option<u64>, Option<u64>),
 }
 
-/// The session limits the statistics show for proxy `p`, as haproxy 2.6
-/// computes them: a frontend's `maxconn` (else `-N`, else the global
-/// `maxconn`); a backend's `fullconn`, else a tenth (rounded up) of the
-/// `maxconn` of every frontend that can send it traffic.
-pub(super) fn session_limits(
-    cfg: &HaproxyConfig,
-    p: &Proxy,
+/// The session limits the statistics show, as haproxy 2.6 computes them: a
+/// frontend's `maxconn` (else `-N`, else the global `maxconn`); a
+/// backend's `fullconn`, else a tenth (rounded up) of the `maxconn` of
+/// every frontend that can send it traffic.
+pub(super) struct SessionLimits {
     proxy_maxconn: Option<u32>,
     global_maxconn: u32,
-) -> (Option<u64>, Option<u64>) {
-    let fe_max = |f: &Proxy| u64::from(f.maxconn.or(proxy_maxconn).unwrap_or(global_maxconn));
-    let front = p.kind.has_frontend().then(|| fe_max(p));
-    let back = p.kind.has_backend().then(|| {
-        p.fullconn.map_or_else(
-            || {
-                let reaches = |f: &Proxy| {
-                    f.name == p.name
-                        || f.default_backend.as_deref() == Some(p.name.as_str())
-                        || f.use_backends
-                            .iter()
-                            .any(|u| !u.dynamic && u.target == p.name)
-                };
-                let sum: u64 = cfg
-                    .proxies
-                    .iter()
-                    .filter(|f| !f.disabled && f.kind.has_frontend() && reaches(f))
-                    .map(fe_max)
-                    .sum();
-                sum.div_ceil(10).max(1)
-            },
-            u64::from,
+    /// Per backend name, the `maxconn` of the frontends that reach it.
+    reach: HashMap<String, u64>,
+}
+
+impl SessionLimits {
+    /// Walks the frontends once.
+    pub(super) fn new(
+        cfg: &HaproxyConfig,
+        proxy_maxconn: Option<u32>,
+        global_maxconn: u32,
+    ) -> Self {
+        let mut limits = SessionLimits {
+            proxy_maxconn,
+            global_maxconn,
+            reach: HashMap::new(),
+        };
+        for f in cfg
+            .proxies
+            .iter()
+            .filter(|f| !f.disabled && f.kind.has_frontend())
+        {
+            let max = limits.frontend(f);
+            let mut targets: Vec<&str> = std::iter::once(f.name.as_str())
+                .chain(f.default_backend.as_deref())
+                .chain(
+                    f.use_backends
+                        .iter()
+                        .filter(|u| !u.dynamic)
+                        .map(|u| u.target.as_str()),
+                )
+                .collect();
+            // A backend named twice by one frontend counts it once.
+            targets.sort_unstable();
+            targets.dedup();
+            for t in targets {
+                *limits.reach.entry(t.to_string()).or_default() += max;
+            }
+        }
+        limits
+    }
+
+    fn frontend(&self, f: &Proxy) -> u64 {
+        u64::from(
+            f.maxconn
+                .or(self.proxy_maxconn)
+                .unwrap_or(self.global_maxconn),
         )
-    });
-    (front, back)
+    }
+
+    /// `slim` of proxy `p`'s frontend row and of its backend row.
+    pub(super) fn of(&self, p: &Proxy) -> (Option<u64>, Option<u64>) {
+        let front = p.kind.has_frontend().then(|| self.frontend(p));
+        let back = p.kind.has_backend().then(|| {
+            p.fullconn.map_or_else(
+                || {
+                    let sum = self.reach.get(&p.name).copied().unwrap_or(0);
+                    sum.div_ceil(10).max(1)
+                },
+                u64::from,
+            )
+        });
+        (front, back)
+    }
 }
 
 /// Every proxy of the running configuration, in declaration order.

@@ -7,6 +7,7 @@ fn registry(cfg: &str) -> Registry {
     let out = crate::conf::haproxy::read_str(cfg, &crate::conf::haproxy::Options::default());
     assert!(!out.is_fatal(), "{:?}", out.diagnostics);
     let parsed = out.config;
+    let limits = crate::proxy::statspage::SessionLimits::new(&parsed, None, 100);
     let entries = parsed
         .proxies
         .iter()
@@ -16,7 +17,7 @@ fn registry(cfg: &str) -> Registry {
             mode: p.mode,
             frontend: None,
             pool: (p.kind != ProxyKind::Frontend).then(|| Arc::new(Pool::new(p, None))),
-            limits: crate::proxy::statspage::session_limits(&parsed, p, None, 100),
+            limits: limits.of(p),
         })
         .collect();
     Registry {
