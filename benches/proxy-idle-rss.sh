@@ -14,24 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 IDLE=${IDLE:-9500}
 MAXCONN=$((IDLE + 400))
-NS="pidle-$$"
-DIR=$(mktemp -d /tmp/pharos-idle.XXXXXX)
-PIDS=()
-
-cleanup() {
-  for p in "${PIDS[@]:-}"; do
-    if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi
-  done
-  ip netns del "$NS" 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-
-if [ -z "${PHAROS_NO_BUILD:-}" ]; then cargo build --release -q; fi
-PHAROS=${PHAROS:-$PWD/target/release/pharos}
-
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+# shellcheck source=benches/lib/proxy-common.sh
+. benches/lib/proxy-common.sh
 
 printf '%s\n' \
   'global' "  maxconn $MAXCONN" '  nbthread 2' \

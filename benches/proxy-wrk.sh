@@ -21,26 +21,9 @@ HAPROXY_THREADS=${HAPROXY_THREADS:-2}
 # pharos: one current-thread runtime per thread (the default);
 # pharos-ws: PHAROS_THREADING=shared, tokio's work-stealing runtime.
 CONTENDERS=${CONTENDERS:-pharos pharos-ws haproxy}
-NS="pbench-$$"
-DIR=$(mktemp -d /tmp/pharos-wrk.XXXXXX)
-PIDS=()
-
-cleanup() {
-  for p in "${PIDS[@]:-}"; do
-    if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi
-  done
-  ip netns del "$NS" 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-
-if [ -z "${PHAROS_NO_BUILD:-}" ]; then cargo build --release -q; fi
-PHAROS=${PHAROS:-$PWD/target/release/pharos}
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-in_ns() { ip netns exec "$NS" "$@"; }
+# shellcheck source=benches/lib/proxy-common.sh
+. benches/lib/proxy-common.sh
 
 body=$(head -c 1024 /dev/zero | tr '\0' 'x')
 cat > "$DIR/backend.cfg" <<EOF
