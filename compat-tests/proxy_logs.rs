@@ -410,7 +410,7 @@ fn queue_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<S
             .lock()
             .expect("log")
             .iter()
-            .map(|l| normalize(l))
+            .map(|l| harness::mask_dequeued_srv_conn(&normalize(l)))
             .collect();
         let most = most.lock().expect("most").1;
         (statuses, lines, most)
@@ -431,5 +431,77 @@ fn server_maxconn_queues_and_times_out_as_haproxy_needs_root() {
     );
     assert_eq!(theirs.2, 1, "one request at a time on the server");
     let ours = queue_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "qlp");
+    assert_eq!(ours, theirs);
+}
+
+/// A request answered after `path`'s digits in tenths of a second.
+fn paced_backend() -> u16 {
+    serve_each_connection(0, Duration::from_secs(15), Arc::default(), |mut c| {
+        let mut pending = Vec::new();
+        while let Some(req) = harness::read_request(&mut c, &mut pending) {
+            let text = String::from_utf8_lossy(&req).into_owned();
+            let tenths: u64 = text
+                .split(' ')
+                .nth(1)
+                .and_then(|p| p.trim_start_matches("/t").parse().ok())
+                .unwrap_or(0);
+            std::thread::sleep(Duration::from_millis(100 * tenths));
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+        }
+    })
+}
+
+/// Three requests in flight at once on one server (in `mode http` and
+/// `mode tcp`), ending in turn: each line counts the streams still open
+/// then (`%ac/%fc/%bc/%sc`).
+fn concurrent_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
+    in_fresh_netns(tag, move |dir| {
+        let got = syslog_receiver(SYSLOG, Duration::from_secs(10));
+        let paced = paced_backend();
+        let conf = dir.join("c.cfg");
+        std::fs::write(
+            &conf,
+            format!(
+                "global\n  log 127.0.0.1:{SYSLOG} local2\ndefaults\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten h\n  mode http\n  option httplog\n  bind 127.0.0.1:{F1}\n  server s1 127.0.0.1:{paced}\nlisten t\n  mode tcp\n  option tcplog\n  bind 127.0.0.1:{TCP}\n  server s1 127.0.0.1:{paced}\n"
+            ),
+        )
+        .expect("cfg");
+        let mut proxy = start(program, &conf, F1);
+        let mut lines = Vec::new();
+        for port in [F1, TCP] {
+            let before = got.lock().expect("log").len();
+            let clients: Vec<_> = [9, 6, 3]
+                .into_iter()
+                .map(|tenths| {
+                    let t = std::thread::spawn(move || get(port, &format!("/t{tenths}"), ""));
+                    std::thread::sleep(Duration::from_millis(50));
+                    t
+                })
+                .collect();
+            for t in clients {
+                t.join().expect("client");
+            }
+            wait_lines(&got, before + 3);
+            lines.extend(
+                got.lock().expect("log")[before..]
+                    .iter()
+                    .map(|l| normalize(l)),
+            );
+        }
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        lines
+    })
+}
+
+#[test]
+fn concurrent_streams_are_counted_in_the_log_as_haproxy_needs_root() {
+    let theirs = concurrent_run(&["haproxy", "-db"], "cla");
+    assert_eq!(theirs.len(), 6, "haproxy: {theirs:#?}");
+    assert!(
+        theirs[0].contains(" 3/3/2/2/0 "),
+        "haproxy counts the three open streams: {theirs:#?}"
+    );
+    let ours = concurrent_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "clp");
     assert_eq!(ours, theirs);
 }

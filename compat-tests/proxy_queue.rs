@@ -175,7 +175,7 @@ fn queue_run(
             .lock()
             .expect("log")
             .iter()
-            .map(|l| normalize(l))
+            .map(|l| harness::mask_dequeued_srv_conn(&normalize(l)))
             .collect();
         (answers, queues, logs)
     })

@@ -339,6 +339,11 @@ impl Pool {
         self.counters.current() + self.queues.total()
     }
 
+    /// Sessions on server `index` now (`%sc`).
+    pub(super) fn server_conns(&self, index: usize) -> u64 {
+        self.members.get(index).map_or(0, |m| m.counters.current())
+    }
+
     /// Requests waiting for server `index` (None: in the backend's own
     /// queue), now and at most (`qcur`, `qmax`).
     pub(super) fn queued(&self, index: Option<usize>) -> (u64, u64) {
@@ -587,9 +592,9 @@ impl Drop for Lease {
         if self.balanced {
             self.pool.release(self.id);
         }
-        // A slot that counted frees a place for the first one queued.
+        // A slot that counted goes to the first one queued.
         if self.pool.limited && !self.over {
-            self.pool.queues.freed(self.id.0);
+            self.pool.hand_over(self.id.0);
         }
     }
 }

@@ -46,7 +46,7 @@ pub(super) async fn relay(
         && peer.is_some()
     {
         trace.frontend_conns(svc.counters.current());
-        trace.backend_conns(svc.pool.beconn());
+        trace.backend_conns(&svc.pool);
         log.done(trace);
     }
 }
@@ -69,10 +69,10 @@ pub(super) async fn relay_traced(
         Ok(lease) => lease,
         Err((cause, stage)) => return trace.end(cause, stage),
     };
-    trace.assigned(&pool.name, lease.server_name(), lease.addr);
+    trace.assigned(&pool.name, &lease);
     let tried = pool.connect(lease.addr).await;
     if pool.follow(&tried, &mut lease) {
-        trace.assigned(&pool.name, lease.server_name(), lease.addr);
+        trace.assigned(&pool.name, &lease);
     }
     let mut server = match trace.tried(tried) {
         Ok(server) => server,

@@ -7,7 +7,7 @@
 use super::http1::{HeaderList, RequestHead};
 use super::log::{self, Cause, Entry, LogFormat, Stage};
 use super::logging::Sink;
-use super::pool::{Connect, Lease, Place, Refused, Taken};
+use super::pool::{Connect, Lease, Place, Pool, Refused, Taken};
 use super::sample::{self, Addrs, Ctx};
 use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{CaptureKind, HaproxyConfig, LogOption, Proxy};
@@ -238,6 +238,8 @@ pub(super) struct Trace {
     on: bool,
     /// When the stream started (None: not logged, no clock read).
     origin: Option<Instant>,
+    /// The server assigned, by its index in the backend (for `%sc`).
+    server: Option<usize>,
     pub entry: Entry,
 }
 
@@ -263,6 +265,7 @@ impl Trace {
         Trace {
             on: true,
             origin: Some(origin.at),
+            server: None,
             entry: Entry {
                 client: addrs.src,
                 frontend_addr: addrs.dst,
@@ -282,6 +285,7 @@ impl Trace {
         Trace {
             on: false,
             origin: None,
+            server: None,
             entry: Entry::default(),
         }
     }
@@ -318,12 +322,13 @@ impl Trace {
     }
 
     /// A server was assigned (the queue was left).
-    pub fn assigned(&mut self, backend: &str, server: &str, addr: SocketAddr) {
+    pub fn assigned(&mut self, backend: &str, lease: &Lease) {
         self.queued();
+        self.server = Some(lease.id.0);
         if self.on {
             self.entry.backend = backend.to_string();
-            self.entry.server = Some(server.to_string());
-            self.entry.server_addr = Some(addr);
+            self.entry.server = Some(lease.server_name().to_string());
+            self.entry.server_addr = Some(lease.addr);
         }
     }
 
@@ -418,8 +423,12 @@ impl Trace {
         self.entry.counters.feconn = fe;
     }
 
-    /// `%bc`, read at the end.
-    pub fn backend_conns(&mut self, be: u64) {
-        self.entry.counters.beconn = be;
+    /// `%bc`, and `%sc` of the server assigned, read at the end (the
+    /// stream's own slot given back).
+    pub fn backend_conns(&mut self, pool: &Pool) {
+        self.entry.counters.beconn = pool.beconn();
+        if let Some(i) = self.server {
+            self.entry.counters.srv_conn = pool.server_conns(i);
+        }
     }
 }

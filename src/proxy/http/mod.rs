@@ -492,7 +492,7 @@ async fn handle(
     };
     trace.backend(&pool.name);
     let next = to_server(conn, svc, pool, head, trace).await;
-    trace.backend_conns(pool.beconn());
+    trace.backend_conns(pool);
     next
 }
 

@@ -77,7 +77,7 @@ pub(super) async fn to_server(
         add_address(&mut head, &ot.header, ot.except, addrs.dst);
     }
     let mut addr = lease.addr;
-    trace.assigned(&pool.name, lease.server_name(), addr);
+    trace.assigned(&pool.name, &lease);
     let server = match conn.idle.remove(&addr) {
         Some(s) => {
             trace.connected();
@@ -88,7 +88,7 @@ pub(super) async fn to_server(
             // Redispatched: the exchange belongs to the other server now.
             if pool.follow(&tried, &mut lease) {
                 addr = lease.addr;
-                trace.assigned(&pool.name, lease.server_name(), addr);
+                trace.assigned(&pool.name, &lease);
             }
             trace.tried(tried)
         }

@@ -6,7 +6,7 @@
 //! first. The counts are the statistics' `qcur`/`qmax`, the places the
 //! log's `%sq`/`%bq`.
 
-use super::{Lease, Pool};
+use super::{Lease, Pool, ServerId};
 use crate::proxy::balance::RequestView;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -36,6 +36,12 @@ struct Entry {
     /// Told of a free slot and not back yet: not to be told twice.
     woken: bool,
     wake: Arc<Notify>,
+    /// The slot handed over with the wake-up, already counted on its
+    /// server (haproxy's dequeue assigns the server before the stream runs,
+    /// so the releasing request's log already counts it in `%sc`).
+    grant: Option<Lease>,
+    /// Given a slot: no longer counted as waiting.
+    left: bool,
 }
 
 /// Where a request waited, for the log (`%sq`, `%bq`): 1 + the requests
@@ -83,7 +89,7 @@ impl Queues {
 
     /// Requests waiting in any queue of the backend.
     pub(super) fn total(&self) -> u64 {
-        self.inner.lock().map_or(0, |q| q.waiting.len() as u64)
+        self.inner.lock().map_or(0, |q| q.len.iter().sum())
     }
 
     /// Joins the queue of `server` (None: the backend's) at its end.
@@ -98,6 +104,8 @@ impl Queues {
             queue,
             woken: false,
             wake: Arc::clone(&wake),
+            grant: None,
+            left: false,
         });
         q.len[queue] += 1;
         q.most[queue] = q.most[queue].max(q.len[queue]);
@@ -113,20 +121,42 @@ impl Queues {
     }
 
     /// A slot freed on server `server`: the first waiter that may use it
-    /// (in that server's queue or the backend's) is told.
+    /// (in that server's queue or the backend's) is told, to try again.
     pub(super) fn freed(&self, server: usize) {
         let Ok(mut q) = self.inner.lock() else {
             return;
         };
-        let backend = Self::backend(&q);
-        if let Some(e) = q
-            .waiting
-            .iter_mut()
-            .find(|e| !e.woken && (e.queue == server || e.queue == backend))
-        {
+        if let Some(e) = Self::first_for(&mut q, server) {
             e.woken = true;
             e.wake.notify_one();
         }
+    }
+
+    /// A slot freed on server `server` goes straight to the first waiter
+    /// that may use it, with the lease `grant` makes for it (counted then).
+    /// False when nobody waits for it.
+    pub(super) fn hand_over(&self, server: usize, grant: impl FnOnce() -> Lease) -> bool {
+        let Ok(mut q) = self.inner.lock() else {
+            return false;
+        };
+        let Some(e) = Self::first_for(&mut q, server) else {
+            return false;
+        };
+        e.grant = Some(grant());
+        e.woken = true;
+        e.left = true;
+        e.wake.notify_one();
+        let queue = e.queue;
+        q.len[queue] = q.len[queue].saturating_sub(1);
+        true
+    }
+
+    /// The first waiter not told yet that server `server` may serve.
+    fn first_for(q: &mut Inner, server: usize) -> Option<&mut Entry> {
+        let backend = Self::backend(q);
+        q.waiting
+            .iter_mut()
+            .find(|e| !e.woken && !e.left && (e.queue == server || e.queue == backend))
     }
 }
 
@@ -151,14 +181,14 @@ impl Ticket<'_> {
         self.queue == server.unwrap_or_else(|| Queues::backend(&q))
     }
 
-    /// Waits until told of a free slot, then stands ready to be told again.
-    pub(super) async fn wait(&self) {
+    /// Waits until told of a free slot, then stands ready to be told
+    /// again; the slot itself when it was handed over.
+    pub(super) async fn wait(&self) -> Option<Lease> {
         self.wake.notified().await;
-        if let Ok(mut q) = self.queues.inner.lock()
-            && let Some(e) = q.waiting.iter_mut().find(|e| e.ticket == self.ticket)
-        {
-            e.woken = false;
-        }
+        let mut q = self.queues.inner.lock().ok()?;
+        let e = q.waiting.iter_mut().find(|e| e.ticket == self.ticket)?;
+        e.woken = false;
+        e.grant.take()
     }
 
     /// Leaves with a server; the place it had for the log.
@@ -195,25 +225,28 @@ impl Drop for Ticket<'_> {
         let Some(at) = q.waiting.iter().position(|e| e.ticket == self.ticket) else {
             return;
         };
-        let woken = q.waiting[at].woken;
-        q.waiting.remove(at);
-        q.len[self.queue] = q.len[self.queue].saturating_sub(1);
+        let Some(gone) = q.waiting.remove(at) else {
+            return;
+        };
+        if !gone.left {
+            q.len[self.queue] = q.len[self.queue].saturating_sub(1);
+        }
         if self.served {
             q.served[self.queue] += 1;
         }
         // Told of a slot it did not take (it timed out meanwhile): the next
-        // one may use it.
-        if woken && !self.served {
-            let backend = Queues::backend(&q);
-            if let Some(e) = q
-                .waiting
-                .iter_mut()
-                .find(|e| !e.woken && (e.queue == self.queue || e.queue == backend))
-            {
-                e.woken = true;
-                e.wake.notify_one();
-            }
+        // one may use it. A handed-over slot passes on when its lease drops,
+        // outside the lock.
+        if gone.woken
+            && !self.served
+            && gone.grant.is_none()
+            && let Some(e) = Queues::first_for(&mut q, self.queue)
+        {
+            e.woken = true;
+            e.wake.notify_one();
         }
+        drop(q);
+        drop(gone);
     }
 }
 
@@ -267,12 +300,40 @@ impl Pool {
                 ticket = Some(self.queues.join(queue.server));
             }
             let Some(t) = ticket.as_ref() else { continue };
-            if tokio::time::timeout_at(deadline, t.wait()).await.is_err() {
-                let place = t.place();
-                let server = queue.server.map(|i| self.refusal(i));
-                return Taken::QueueTimeout(place, server);
+            match tokio::time::timeout_at(deadline, t.wait()).await {
+                Err(_) => {
+                    let place = t.place();
+                    let server = queue.server.map(|i| self.refusal(i));
+                    return Taken::QueueTimeout(place, server);
+                }
+                Ok(Some(mut lease)) if !lease.over => {
+                    lease.redispatched = redispatched;
+                    let place = ticket.map(Ticket::served).unwrap_or_default();
+                    return Taken::Lease(lease, place);
+                }
+                // Told to try again (or the slot was gone by then).
+                Ok(_) => {}
             }
         }
+    }
+
+    /// The slot a lease on server `index` freed: handed to the first
+    /// request waiting for it when the server can still take it, else
+    /// that request is told to try again.
+    pub(super) fn hand_over(self: &Arc<Self>, index: usize) {
+        let m = &self.members[index];
+        let limit = u64::from(m.limit.load(std::sync::atomic::Ordering::Relaxed));
+        let room = limit == 0 || m.counters.current() < limit;
+        if let Some(addr) = m.addr
+            && room
+            && self.usable(index)
+            && self
+                .queues
+                .hand_over(index, || self.lease(ServerId(index), addr, false))
+        {
+            return;
+        }
+        self.queues.freed(index);
     }
 
     /// One round of attempts: a lease with room, else the queue to wait in
@@ -396,5 +457,40 @@ mod tests {
         assert!(woke.is_ok(), "the backend's waiter is told");
         let not = tokio::time::timeout(std::time::Duration::from_millis(50), for_s0.wait()).await;
         assert!(not.is_err(), "server 0's waiter is not");
+    }
+
+    fn pool(cfg: &str) -> Arc<Pool> {
+        let out = crate::conf::haproxy::read_str(cfg, &crate::conf::haproxy::Options::default());
+        assert!(!out.is_fatal(), "{:?}", out.diagnostics);
+        Arc::new(Pool::new(&out.config.proxies[0], None))
+    }
+
+    #[tokio::test]
+    async fn a_released_slot_is_handed_to_the_waiter_counted_at_once() {
+        let p = pool("defaults\n  mode http\nbackend be\n  server s1 127.0.0.1:8001 maxconn 1\n");
+        let first = match p.take(|| p.pick(&RequestView::default())).await {
+            Taken::Lease(l, _) => l,
+            _ => panic!("a free server"),
+        };
+        let waiter = {
+            let p = Arc::clone(&p);
+            tokio::spawn(async move {
+                match p.take(|| p.pick(&RequestView::default())).await {
+                    Taken::Lease(l, place) => (l.id.0, place),
+                    _ => panic!("served after the first"),
+                }
+            })
+        };
+        while p.queued(None).0 + p.queued(Some(0)).0 == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!((p.server_conns(0), p.beconn()), (1, 2));
+        drop(first);
+        // Before the waiter runs: its session counts on the server, and it
+        // no longer waits (`%sc` 1, `%bc` 1 in the releasing one's log).
+        assert_eq!((p.server_conns(0), p.beconn()), (1, 1));
+        let (server, place) = waiter.await.expect("waiter");
+        assert_eq!(server, 0);
+        assert_eq!(place.server + place.backend, 1);
     }
 }
