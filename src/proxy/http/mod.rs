@@ -38,7 +38,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
 use body::{reencode, relay_body};
@@ -95,25 +95,17 @@ pub(super) struct HttpService {
 pub(super) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {
     /// Resolves once a read may succeed.
     fn readable(&self) -> impl Future<Output = std::io::Result<()>> + Send;
-    /// Reads what is there into the spare room of `buf`.
-    fn try_read_buf(&self, buf: &mut Vec<u8>) -> std::io::Result<usize>;
 }
 
 impl Stream for TcpStream {
     fn readable(&self) -> impl Future<Output = std::io::Result<()>> + Send {
         TcpStream::readable(self)
     }
-    fn try_read_buf(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-        TcpStream::try_read_buf(self, buf)
-    }
 }
 
 impl Stream for UnixStream {
     fn readable(&self) -> impl Future<Output = std::io::Result<()>> + Send {
         UnixStream::readable(self)
-    }
-    fn try_read_buf(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-        UnixStream::try_read_buf(self, buf)
     }
 }
 
@@ -126,15 +118,13 @@ async fn fill(
     limit: Option<Duration>,
 ) -> Result<usize, Failure> {
     let read = async {
-        loop {
-            s.readable().await?;
-            // Read straight into the buffer's spare room (no bounce buffer).
-            buf.reserve(16384);
-            match s.try_read_buf(buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                r => return r,
-            }
-        }
+        s.readable().await?;
+        // Read straight into the buffer's spare room (no bounce buffer),
+        // through `poll_read`: a read that does not fill the room tells
+        // tokio the socket is drained, so the next read waits for epoll
+        // instead of trying (and failing with EAGAIN) first, as haproxy.
+        buf.reserve(16384);
+        s.read_buf(buf).await
     };
     let n = match limit {
         Some(t) => tokio::time::timeout(t, read)
