@@ -4,6 +4,7 @@
 //! (`timeout connect`, `retries` on the same server a second apart,
 //! `option redispatch`). Check transitions are logged in haproxy's words.
 
+mod dial;
 mod events;
 mod queue;
 mod ramp;
@@ -16,6 +17,7 @@ use super::stats::CheckStats;
 use crate::check::{self, Health};
 use crate::model::haproxy::{Proxy, ProxyKind};
 use crate::model::{Endpoint, HealthCheck, Host};
+pub(super) use dial::send_first;
 use queue::Queues;
 pub(super) use queue::{Place, Refused, Taken};
 use std::net::SocketAddr;
@@ -385,7 +387,7 @@ impl Pool {
                     None => tokio::time::sleep(Duration::from_secs(1)).await,
                 }
             }
-            let connecting = TcpStream::connect(addr);
+            let connecting = dial::dial(addr);
             let ok = match self.connect {
                 Some(t) => match tokio::time::timeout(t, connecting).await {
                     Ok(r) => r.ok(),
@@ -398,7 +400,6 @@ impl Pool {
             };
             refused = ok.is_none() && !timed_out;
             if let Some(s) = ok {
-                let _ = s.set_nodelay(true);
                 return Connect {
                     stream: Some(s),
                     retries: attempt,

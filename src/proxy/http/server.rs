@@ -3,6 +3,7 @@
 //! redispatch), the body and `Expect: 100-continue`.
 
 use super::*;
+use crate::proxy::pool::send_first;
 
 /// The request goes to a server of `pool`: the backend's rules (before any
 /// server is chosen, as in haproxy: a backend may answer by itself),
@@ -102,7 +103,7 @@ pub(super) async fn to_server(
     };
     let mut out = Vec::with_capacity(1024);
     head.encode_for_server(svc.server_mode, &mut out);
-    if server.write_all(&out).await.is_err() {
+    if send_first(&mut server, &out).await.is_err() {
         return fail(
             &mut conn.client,
             trace,
