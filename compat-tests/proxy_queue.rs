@@ -10,6 +10,9 @@
 //! * slowstart: a server leaving maintenance (`disable`/`enable server` on
 //!   the stats socket) with `slowstart 4s` gets a share of paced requests
 //!   that grows each second, and `show stat` shows its growing weight.
+//! * minconn: a server's limit grows with the backend's sessions up to its
+//!   `fullconn`; while requests wait in the backend's queue, newcomers
+//!   queue behind them; a release lets as many go as the limit allows.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -302,4 +305,66 @@ fn slowstart_ramps_a_server_leaving_maintenance_as_haproxy_needs_root() {
         "haproxy's weights: {theirs:?}"
     );
     assert_eq!(ours.1, theirs.1, "show stat weights: pharos, then haproxy");
+}
+
+/// Four requests 150 ms apart to a server with `minconn 1 maxconn 4` in a
+/// backend with `fullconn 8`, answered after a second: when each reached
+/// the server (in half seconds from the first) and the statuses. The
+/// limit in force grows with the backend's sessions (queued ones too):
+/// the fourth goes ahead of the two queued before it.
+fn minconn_run(program: &'static [&'static str], tag: &str) -> (Vec<u64>, Vec<String>) {
+    in_fresh_netns(tag, move |dir| {
+        let arrivals: Arc<std::sync::Mutex<Vec<Instant>>> = Arc::default();
+        let seen = Arc::clone(&arrivals);
+        let slow =
+            serve_each_connection(0, Duration::from_secs(20), Arc::default(), move |mut c| {
+                let mut pending = Vec::new();
+                while harness::read_request(&mut c, &mut pending).is_some() {
+                    seen.lock().expect("arrivals").push(Instant::now());
+                    std::thread::sleep(Duration::from_secs(1));
+                    let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ns1\n");
+                }
+            });
+        let conf = dir.join("m.cfg");
+        std::fs::write(
+            &conf,
+            format!(
+                "defaults\n  mode http\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n  timeout queue 5s\nlisten q\n  bind 127.0.0.1:{PORT}\n  fullconn 8\n  server s1 127.0.0.1:{slow} minconn 1 maxconn 4\n"
+            ),
+        )
+        .expect("cfg");
+        let mut proxy = start(program, &conf, PORT);
+        let clients: Vec<_> = (0..4)
+            .map(|i| {
+                let t = std::thread::spawn(move || get(&format!("/m{i}"), ""));
+                std::thread::sleep(Duration::from_millis(150));
+                t
+            })
+            .collect();
+        let statuses = clients
+            .into_iter()
+            .map(|t| t.join().expect("client").0)
+            .collect();
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        let times = arrivals.lock().expect("arrivals").clone();
+        let first = times.first().copied().unwrap_or_else(Instant::now);
+        let halves = times
+            .iter()
+            .map(|t| (t.duration_since(first).as_millis() as u64 + 250) / 500)
+            .collect();
+        (halves, statuses)
+    })
+}
+
+#[test]
+fn minconn_grows_with_the_backend_load_as_haproxy_needs_root() {
+    let theirs = minconn_run(HAPROXY, "hq5a");
+    assert_eq!(theirs.1.len(), 4, "haproxy: {theirs:?}");
+    assert!(
+        theirs.1.iter().all(|s| s.contains(" 200 ")),
+        "all served: {theirs:?}"
+    );
+    let ours = minconn_run(PHAROS, "hq5p");
+    assert_eq!(ours, theirs, "pharos, then haproxy");
 }

@@ -15,16 +15,15 @@ use super::counters::Counters;
 use super::logging::Sink;
 use super::stats::CheckStats;
 use crate::check::{self, Health};
-use crate::model::haproxy::{Proxy, ProxyKind};
+use crate::model::haproxy::{Balance, Proxy, ProxyKind};
 use crate::model::{Endpoint, HealthCheck, Host};
-pub(super) use dial::send_first;
+pub(super) use dial::{Connect, send_first};
 use queue::Queues;
 pub(super) use queue::{Place, Refused, Taken};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 
 /// One server (index = `balance::ServerId`, the order of the backend's
 /// `server` lines).
@@ -48,10 +47,14 @@ pub(super) struct Member {
     /// server on its way down and does not restore it on the way up (what
     /// `show servers state` shows for servers without `check`).
     pub stopped_once: AtomicBool,
-    /// `maxconn`: concurrent exchanges at most, the rest wait in the queue.
+    /// `maxconn`: concurrent exchanges at most, the rest wait in the queue
+    /// (`minconn` alone sets it, as haproxy does).
     pub maxconn: Option<u32>,
-    /// The `maxconn` in force (0: none): lower while warming up.
-    limit: AtomicU32,
+    /// `minconn`: the limit while the backend is far below its `fullconn`
+    /// (the `maxconn` when not set).
+    minconn: Option<u32>,
+    /// The share of the limit allowed while warming up, in percent.
+    ramp: AtomicU32,
     /// `maxqueue`: requests waiting for this server at most.
     pub maxqueue: Option<u32>,
     /// `slowstart`, and when the current warm-up began.
@@ -90,12 +93,18 @@ pub(super) struct Pool {
     log: Option<Sink>,
     /// Some server has a `maxconn`: requests may queue.
     limited: bool,
+    /// The algorithm serves in turn (`roundrobin`, `static-rr`, `first`):
+    /// while requests wait in the backend's queue, new ones join it, as
+    /// haproxy knows all servers are full then.
+    fifo: bool,
     /// `timeout queue` (default: `timeout connect`).
     queue_timeout: Option<Duration>,
     /// The servers' and the backend's queues.
     queues: Queues,
     /// Told when a server starts warming up.
     warm: tokio::sync::Notify,
+    /// `fullconn` in force (0 until the runtime sets it: `maxconn` rules).
+    fullconn: AtomicU32,
     /// Where server state lines go (set when the checks start).
     say: std::sync::OnceLock<Say>,
 }
@@ -137,8 +146,9 @@ impl Pool {
                     admin: AtomicU8::new(0),
                     since: Mutex::new(Instant::now()),
                     stopped_once: AtomicBool::new(false),
-                    maxconn: s.params.maxconn.filter(|&n| n > 0),
-                    limit: AtomicU32::new(s.params.maxconn.unwrap_or(0)),
+                    maxconn: s.params.maxconn.max(s.params.minconn).filter(|&n| n > 0),
+                    minconn: s.params.minconn.filter(|&n| n > 0),
+                    ramp: AtomicU32::new(100),
                     maxqueue: s.params.maxqueue.filter(|&n| n > 0),
                     slowstart: s
                         .params
@@ -156,6 +166,10 @@ impl Pool {
             }
         }
         let limited = members.iter().any(|m| m.maxconn.is_some());
+        let fifo = matches!(
+            p.balance,
+            Balance::RoundRobin | Balance::StaticRr | Balance::First
+        );
         let queues = Queues::new(members.len());
         Pool {
             kind: if p.kind == ProxyKind::Listen {
@@ -178,9 +192,11 @@ impl Pool {
             redispatch: p.options.redispatch.is_some(),
             log,
             limited,
+            fifo,
             queue_timeout: p.timeouts.queue.or(p.timeouts.connect).map(|d| d.to_std()),
             queues,
             warm: tokio::sync::Notify::new(),
+            fullconn: AtomicU32::new(0),
             say: std::sync::OnceLock::new(),
         }
     }
@@ -205,7 +221,7 @@ impl Pool {
             {
                 let load = u32::try_from(m.counters.current()).unwrap_or(u32::MAX);
                 let waiting = u32::try_from(self.queues.len(Some(i))).unwrap_or(u32::MAX);
-                b.set_load(ServerId(i), load, waiting);
+                b.set_load(ServerId(i), load, waiting, self.limit_of(i));
             }
         }
         let id = b.pick(req)?;
@@ -313,8 +329,19 @@ impl Pool {
     }
 
     fn lease(self: &Arc<Self>, id: ServerId, addr: SocketAddr, balanced: bool) -> Lease {
+        self.lease_under(id, addr, balanced, self.limit_of(id.0))
+    }
+
+    /// A lease on server `id` counted against `limit` (0: none).
+    fn lease_under(
+        self: &Arc<Self>,
+        id: ServerId,
+        addr: SocketAddr,
+        balanced: bool,
+        limit: u32,
+    ) -> Lease {
         let m = &self.members[id.0];
-        let limit = u64::from(m.limit.load(Ordering::Relaxed));
+        let limit = u64::from(limit);
         let full = |n: u64| limit > 0 && n > limit;
         // A full server is not counted (its `stot` stays), except when two
         // took the last slot at once.
@@ -355,107 +382,44 @@ impl Pool {
     /// Whether a usable server is at its `maxconn`.
     fn any_full(&self) -> bool {
         self.members.iter().enumerate().any(|(i, m)| {
-            let limit = m.limit.load(Ordering::Relaxed);
+            let limit = self.limit_of(i);
             limit > 0 && m.counters.current() >= u64::from(limit) && self.usable(i)
         })
+    }
+
+    /// Server `i`'s `maxconn` in force now (0: none), as haproxy's
+    /// `srv_dynamic_maxconn`: its `minconn` while the backend is idle,
+    /// growing in proportion of the backend's sessions (queued ones too)
+    /// to its `fullconn` up to its `maxconn`; ramped during a slowstart.
+    fn limit_of(&self, i: usize) -> u32 {
+        let m = &self.members[i];
+        let Some(max) = m.maxconn else {
+            return 0;
+        };
+        let min = m.minconn.unwrap_or(max);
+        let full = u64::from(self.fullconn.load(Ordering::Relaxed));
+        let sessions = self.beconn();
+        let dynamic = if min >= max || sessions >= full {
+            max
+        } else {
+            let share = sessions * u64::from(max) / full;
+            min.max(u32::try_from(share).unwrap_or(max))
+        };
+        let percent = m.ramp.load(Ordering::Relaxed);
+        super::balance::slowstart::maxconn(dynamic, (percent < 100).then_some(percent))
+    }
+
+    /// The backend's `fullconn` (its own, else a tenth of the `maxconn` of
+    /// the frontends that reach it): what `minconn` limits scale with.
+    pub(super) fn set_fullconn(&self, n: u64) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        self.fullconn.store(n, Ordering::Relaxed);
     }
 
     fn release(&self, id: ServerId) {
         if let Ok(mut b) = self.balancer.lock() {
             b.release(id);
         }
-    }
-
-    /// Connects to `addr` as haproxy 2.6 does: `retries` more tries on the
-    /// same server a second apart, each within `timeout connect`. With
-    /// `option redispatch`, a refused connection goes to another server at
-    /// once, and a timed-out one on the last try (asking the balancer
-    /// without the request's keys, the failed server excluded).
-    pub(super) async fn connect(&self, mut addr: SocketAddr) -> Connect {
-        let mut timed_out = false;
-        let mut refused = false;
-        let mut moved_to = None;
-        for attempt in 0..=self.retries {
-            if attempt > 0 {
-                let elsewhere =
-                    self.redispatch && moved_to.is_none() && (refused || attempt == self.retries);
-                match elsewhere.then(|| self.pick_other(addr)).flatten() {
-                    Some((i, other)) => {
-                        moved_to = Some(i);
-                        addr = other;
-                    }
-                    None => tokio::time::sleep(Duration::from_secs(1)).await,
-                }
-            }
-            let connecting = dial::dial(addr);
-            let ok = match self.connect {
-                Some(t) => match tokio::time::timeout(t, connecting).await {
-                    Ok(r) => r.ok(),
-                    Err(_) => {
-                        timed_out = true;
-                        None
-                    }
-                },
-                None => connecting.await.ok(),
-            };
-            refused = ok.is_none() && !timed_out;
-            if let Some(s) = ok {
-                return Connect {
-                    stream: Some(s),
-                    retries: attempt,
-                    redispatched: moved_to.is_some(),
-                    moved_to,
-                    timed_out: false,
-                };
-            }
-        }
-        Connect {
-            stream: None,
-            retries: self.retries,
-            redispatched: moved_to.is_some(),
-            moved_to,
-            timed_out,
-        }
-    }
-
-    /// Counts what connecting did (on the server tried first and the
-    /// backend) and, after a redispatch, moves `lease` to the server that
-    /// took the connection; whether it moved.
-    pub(super) fn follow(self: &Arc<Self>, tried: &Connect, lease: &mut Lease) -> bool {
-        tried.count([&self.counters, lease.counters()]);
-        match tried.moved_to.and_then(|i| self.direct(i)) {
-            Some(moved) => {
-                *lease = moved;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Another server than the one at `failed` for a redispatch: the
-    /// balancer's choice, else the first usable one.
-    fn pick_other(&self, failed: SocketAddr) -> Option<(usize, SocketAddr)> {
-        let other = |i: usize| {
-            self.members
-                .get(i)?
-                .addr
-                .filter(|a| *a != failed)
-                .map(|a| (i, a))
-        };
-        if let Ok(mut b) = self.balancer.lock() {
-            for _ in 0..self.members.len() {
-                let Some(id) = b.pick(&RequestView::default()) else {
-                    break;
-                };
-                b.release(id);
-                if let Some(found) = other(id.0) {
-                    return Some(found);
-                }
-            }
-        }
-        (0..self.members.len())
-            .filter(|&i| self.balanced(i))
-            .find_map(other)
     }
 
     /// Starts the health check of every server that has one (on the
@@ -526,36 +490,6 @@ fn own<T: Default>(p: &Proxy, f: impl Fn(&Proxy) -> T) -> T {
     }
 }
 
-/// How connecting to a server went.
-pub(super) struct Connect {
-    /// The connection; None when every try failed.
-    pub stream: Option<TcpStream>,
-    /// Tries after the first (`%rc`).
-    pub retries: u32,
-    /// The last try went to another server (`option redispatch`).
-    pub redispatched: bool,
-    /// That server's index.
-    pub moved_to: Option<usize>,
-    /// The last failure was `timeout connect` (else a refusal).
-    pub timed_out: bool,
-}
-
-impl Connect {
-    /// Counts the tries in the server's and the backend's `wretr`,
-    /// `wredis` and `econ`, as haproxy counts them (`econ` once per request).
-    pub(super) fn count(&self, counters: [&Counters; 2]) {
-        // A redispatch counts as one instead of as a retry.
-        let retries = self.retries - u32::from(self.redispatched).min(self.retries);
-        for c in counters {
-            c.wretr.fetch_add(u64::from(retries), Ordering::Relaxed);
-            c.wredis
-                .fetch_add(u64::from(self.redispatched), Ordering::Relaxed);
-            c.econ
-                .fetch_add(u64::from(self.stream.is_none()), Ordering::Relaxed);
-        }
-    }
-}
-
 /// A server picked for one exchange; dropping it gives the turn back.
 pub(super) struct Lease {
     pool: Arc<Pool>,
@@ -586,6 +520,9 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        // The limit as haproxy's dequeue computes it: the backend's sessions
+        // still count this one, the server's no longer do.
+        let limit = (self.pool.limited && !self.over).then(|| self.pool.limit_of(self.id.0));
         if self.counted {
             self.pool.members[self.id.0].counters.close();
             self.pool.counters.close();
@@ -593,9 +530,9 @@ impl Drop for Lease {
         if self.balanced {
             self.pool.release(self.id);
         }
-        // A slot that counted goes to the first one queued.
-        if self.pool.limited && !self.over {
-            self.pool.hand_over(self.id.0);
+        // The slot (and any the limit grew by) goes to those queued first.
+        if let Some(limit) = limit {
+            self.pool.hand_over(self.id.0, limit);
         }
     }
 }

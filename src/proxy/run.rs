@@ -281,15 +281,9 @@ pub fn bind(
         .proxies
         .iter()
         .filter(|p| !p.disabled)
-        .map(|p| Entry {
-            name: p.name.clone(),
-            kind: p.kind,
-            mode: p.mode,
-            frontend: fronts
-                .iter()
-                .find(|(n, _)| *n == p.name)
-                .map(|(_, c)| Arc::clone(c)),
-            pool: match p.kind {
+        .map(|p| {
+            let limits = session_limits.of(p);
+            let pool = match p.kind {
                 ProxyKind::Frontend => None,
                 _ => Some(match pools.iter().find(|(n, _)| *n == p.name) {
                     Some((_, pool)) => Arc::clone(pool),
@@ -299,8 +293,22 @@ pub fn bind(
                         pool
                     }
                 }),
-            },
-            limits: session_limits.of(p),
+            };
+            // The `fullconn` the statistics show is the one `minconn` uses.
+            if let (Some(pool), Some(full)) = (&pool, limits.1) {
+                pool.set_fullconn(full);
+            }
+            Entry {
+                name: p.name.clone(),
+                kind: p.kind,
+                mode: p.mode,
+                frontend: fronts
+                    .iter()
+                    .find(|(n, _)| *n == p.name)
+                    .map(|(_, c)| Arc::clone(c)),
+                pool,
+                limits,
+            }
         })
         .collect();
     let _ = registry.set(Registry {

@@ -59,11 +59,15 @@ pub(super) async fn relay_traced(
 ) {
     let pool = &svc.pool;
     let src = peer.map(|p| p.ip());
-    let pick = || {
-        pool.pick(&RequestView {
-            src,
-            ..RequestView::default()
-        })
+    let pick = |balance: bool| {
+        balance
+            .then(|| {
+                pool.pick(&RequestView {
+                    src,
+                    ..RequestView::default()
+                })
+            })
+            .flatten()
     };
     let mut lease = match trace.took(pool.take(pick).await) {
         Ok(lease) => lease,

@@ -76,9 +76,10 @@ struct Srv {
     backup: bool,
     /// Not in maintenance and not down.
     up: bool,
-    /// `maxconn` (0: none), ramped during a slowstart, and the configured one.
+    /// `maxconn` in force (0: none), as the caller last told: between
+    /// `minconn` and `maxconn` with the backend's load, ramped during a
+    /// slowstart.
     maxconn: u32,
-    imaxconn: u32,
     /// Slowstart weight factor out of `slowstart::FULL` (dynamic algorithms).
     ramp: u32,
     /// Connections handed out and not released.
@@ -229,7 +230,6 @@ impl Balancer {
                 backup: s.params.backup,
                 up: !s.params.disabled,
                 maxconn: s.params.maxconn.unwrap_or(0),
-                imaxconn: s.params.maxconn.unwrap_or(0),
                 ramp: slowstart::FULL,
                 served: 0,
                 load: 0,
@@ -366,17 +366,18 @@ impl Balancer {
         Ok(())
     }
 
-    /// What server `id` holds besides the balancer's own count: all its
-    /// sessions and the requests waiting in its queue.
-    pub fn set_load(&mut self, id: ServerId, sessions: u32, waiting: u32) {
+    /// What server `id` holds besides the balancer's own count (all its
+    /// sessions, the requests waiting in its queue) and its `maxconn` in
+    /// force now.
+    pub fn set_load(&mut self, id: ServerId, sessions: u32, waiting: u32, limit: u32) {
         if let Some(s) = self.servers.get_mut(id.0) {
-            (s.load, s.waiting) = (sessions, waiting);
+            (s.load, s.waiting, s.maxconn) = (sessions, waiting, limit);
         }
     }
 
     /// A slowstart step of server `id` (None: warmed up): its weight
-    /// factor and `maxconn` share. Static algorithms keep the full weight,
-    /// as haproxy ramps only dynamic ones; `maxconn` ramps for all.
+    /// factor. Static algorithms keep the full weight, as haproxy ramps
+    /// only dynamic ones (the caller ramps `maxconn`, for all).
     pub fn set_ramp(
         &mut self,
         id: ServerId,
@@ -386,7 +387,6 @@ impl Balancer {
             .servers
             .get_mut(id.0)
             .ok_or(ChangeError::NoSuchServer)?;
-        s.maxconn = slowstart::maxconn(s.imaxconn, ramp.map(|r| r.percent));
         s.ramp = ramp.map_or(slowstart::FULL, |r| r.factor);
         self.reweigh(id.0);
         Ok(())

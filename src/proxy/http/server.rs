@@ -39,15 +39,19 @@ pub(super) async fn to_server(
     let direct = cookie.as_ref().and_then(|c| c.server.filter(|_| c.direct));
     // The view borrows the head: it lives only for each pick.
     let taken = pool
-        .take(|| {
+        .take(|balance| {
             direct.and_then(|i| pool.direct(i)).or_else(|| {
                 let header = |name: &str| head.headers().get(name);
-                pool.pick(&RequestView {
-                    src: addrs.src.map(|a| a.ip()),
-                    uri: Some(head.uri()),
-                    header: Some(&header),
-                    key: None,
-                })
+                balance
+                    .then(|| {
+                        pool.pick(&RequestView {
+                            src: addrs.src.map(|a| a.ip()),
+                            uri: Some(head.uri()),
+                            header: Some(&header),
+                            key: None,
+                        })
+                    })
+                    .flatten()
             })
         })
         .await;

@@ -1,15 +1,146 @@
-//! A connection to a server made and first used the way haproxy does it:
+//! Connecting to a server: `retries`, `option redispatch`, and each
+//! connection made and first used the way haproxy does it:
 //! `TCP_NODELAY` set before the handshake, and a connection that completed
 //! inside connect(2) (a server on the same host, the usual place for a
 //! vrouter's backends) written to at once. Tokio only learns that a new
 //! socket is writable when its reactor next turns, which costs each
 //! `http-server-close` request a trip through the event loop.
 
+use super::{Lease, Pool};
+use crate::proxy::balance::RequestView;
+use crate::proxy::counters::Counters;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+impl Pool {
+    /// Connects to `addr` as haproxy 2.6 does: `retries` more tries on the
+    /// same server a second apart, each within `timeout connect`. With
+    /// `option redispatch`, a refused connection goes to another server at
+    /// once, and a timed-out one on the last try (asking the balancer
+    /// without the request's keys, the failed server excluded).
+    pub(in crate::proxy) async fn connect(&self, mut addr: SocketAddr) -> Connect {
+        let mut timed_out = false;
+        let mut refused = false;
+        let mut moved_to = None;
+        for attempt in 0..=self.retries {
+            if attempt > 0 {
+                let elsewhere =
+                    self.redispatch && moved_to.is_none() && (refused || attempt == self.retries);
+                match elsewhere.then(|| self.pick_other(addr)).flatten() {
+                    Some((i, other)) => {
+                        moved_to = Some(i);
+                        addr = other;
+                    }
+                    None => tokio::time::sleep(Duration::from_secs(1)).await,
+                }
+            }
+            let connecting = dial(addr);
+            let ok = match self.connect {
+                Some(t) => match tokio::time::timeout(t, connecting).await {
+                    Ok(r) => r.ok(),
+                    Err(_) => {
+                        timed_out = true;
+                        None
+                    }
+                },
+                None => connecting.await.ok(),
+            };
+            refused = ok.is_none() && !timed_out;
+            if let Some(s) = ok {
+                return Connect {
+                    stream: Some(s),
+                    retries: attempt,
+                    redispatched: moved_to.is_some(),
+                    moved_to,
+                    timed_out: false,
+                };
+            }
+        }
+        Connect {
+            stream: None,
+            retries: self.retries,
+            redispatched: moved_to.is_some(),
+            moved_to,
+            timed_out,
+        }
+    }
+
+    /// Counts what connecting did (on the server tried first and the
+    /// backend) and, after a redispatch, moves `lease` to the server that
+    /// took the connection; whether it moved.
+    pub(in crate::proxy) fn follow(self: &Arc<Self>, tried: &Connect, lease: &mut Lease) -> bool {
+        tried.count([&self.counters, lease.counters()]);
+        match tried.moved_to.and_then(|i| self.direct(i)) {
+            Some(moved) => {
+                *lease = moved;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Another server than the one at `failed` for a redispatch: the
+    /// balancer's choice, else the first usable one.
+    fn pick_other(&self, failed: SocketAddr) -> Option<(usize, SocketAddr)> {
+        let other = |i: usize| {
+            self.members
+                .get(i)?
+                .addr
+                .filter(|a| *a != failed)
+                .map(|a| (i, a))
+        };
+        if let Ok(mut b) = self.balancer.lock() {
+            for _ in 0..self.members.len() {
+                let Some(id) = b.pick(&RequestView::default()) else {
+                    break;
+                };
+                b.release(id);
+                if let Some(found) = other(id.0) {
+                    return Some(found);
+                }
+            }
+        }
+        (0..self.members.len())
+            .filter(|&i| self.balanced(i))
+            .find_map(other)
+    }
+}
+
+/// How connecting to a server went.
+pub(in crate::proxy) struct Connect {
+    /// The connection; None when every try failed.
+    pub stream: Option<TcpStream>,
+    /// Tries after the first (`%rc`).
+    pub retries: u32,
+    /// The last try went to another server (`option redispatch`).
+    pub redispatched: bool,
+    /// That server's index.
+    pub moved_to: Option<usize>,
+    /// The last failure was `timeout connect` (else a refusal).
+    pub timed_out: bool,
+}
+
+impl Connect {
+    /// Counts the tries in the server's and the backend's `wretr`,
+    /// `wredis` and `econ`, as haproxy counts them (`econ` once per request).
+    pub(in crate::proxy) fn count(&self, counters: [&Counters; 2]) {
+        // A redispatch counts as one instead of as a retry.
+        let retries = self.retries - u32::from(self.redispatched).min(self.retries);
+        for c in counters {
+            c.wretr.fetch_add(u64::from(retries), Ordering::Relaxed);
+            c.wredis
+                .fetch_add(u64::from(self.redispatched), Ordering::Relaxed);
+            c.econ
+                .fetch_add(u64::from(self.stream.is_none()), Ordering::Relaxed);
+        }
+    }
+}
 
 /// Connects to `addr`: a stream once the handshake is done, or its error.
 pub(super) async fn dial(addr: SocketAddr) -> std::io::Result<TcpStream> {

@@ -10,6 +10,7 @@ use super::{Lease, Pool, ServerId};
 use crate::proxy::balance::RequestView;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -17,6 +18,9 @@ use tokio::sync::Notify;
 /// The queues of one backend.
 pub(super) struct Queues {
     inner: Mutex<Inner>,
+    /// Requests waiting in any queue, readable without the lock (the
+    /// backend's sessions count them, also from inside it).
+    waiting: AtomicU64,
 }
 
 struct Inner {
@@ -63,6 +67,7 @@ impl Queues {
                 most: vec![0; servers + 1],
                 served: vec![0; servers + 1],
             }),
+            waiting: AtomicU64::new(0),
         }
     }
 
@@ -89,7 +94,7 @@ impl Queues {
 
     /// Requests waiting in any queue of the backend.
     pub(super) fn total(&self) -> u64 {
-        self.inner.lock().map_or(0, |q| q.len.iter().sum())
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Joins the queue of `server` (None: the backend's) at its end.
@@ -108,6 +113,7 @@ impl Queues {
             left: false,
         });
         q.len[queue] += 1;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
         q.most[queue] = q.most[queue].max(q.len[queue]);
         let mark = q.served[queue];
         Ticket {
@@ -148,6 +154,7 @@ impl Queues {
         e.wake.notify_one();
         let queue = e.queue;
         q.len[queue] = q.len[queue].saturating_sub(1);
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
         true
     }
 
@@ -230,6 +237,7 @@ impl Drop for Ticket<'_> {
         };
         if !gone.left {
             q.len[self.queue] = q.len[self.queue].saturating_sub(1);
+            self.queues.waiting.fetch_sub(1, Ordering::Relaxed);
         }
         if self.served {
             q.served[self.queue] += 1;
@@ -260,24 +268,29 @@ impl Pool {
     /// a cookie's request is balanced again, else it is refused at once.
     pub(in crate::proxy) async fn take(
         self: &Arc<Self>,
-        mut attempt: impl FnMut() -> Option<Lease>,
+        mut attempt: impl FnMut(bool) -> Option<Lease>,
     ) -> Taken {
         if !self.limited {
-            return attempt().map_or(Taken::NoServer, |l| Taken::Lease(l, Place::default()));
+            return attempt(true).map_or(Taken::NoServer, |l| Taken::Lease(l, Place::default()));
         }
         let deadline =
             tokio::time::Instant::now() + self.queue_timeout.unwrap_or(Duration::MAX / 4);
         let mut ticket: Option<Ticket<'_>> = None;
         let mut redispatched = false;
+        // A newcomer does not overtake the backend's queue (persistence
+        // aside); told to try again, a waiter may balance.
+        let mut balance = !(self.fifo && self.queued_ahead());
         loop {
             let mut next = || {
                 if redispatched {
-                    self.pick(&RequestView::default())
+                    balance
+                        .then(|| self.pick(&RequestView::default()))
+                        .flatten()
                 } else {
-                    attempt()
+                    attempt(balance)
                 }
             };
-            let queue = match self.try_servers(&mut next) {
+            let queue = match self.try_servers(&mut next, balance) {
                 Ok(mut lease) => {
                     lease.redispatched = redispatched;
                     let place = ticket.map(Ticket::served).unwrap_or_default();
@@ -312,35 +325,41 @@ impl Pool {
                     return Taken::Lease(lease, place);
                 }
                 // Told to try again (or the slot was gone by then).
-                Ok(_) => {}
+                Ok(_) => balance = true,
             }
         }
     }
 
-    /// The slot a lease on server `index` freed: handed to the first
-    /// request waiting for it when the server can still take it, else
-    /// that request is told to try again.
-    pub(super) fn hand_over(self: &Arc<Self>, index: usize) {
+    /// The slot a lease on server `index` freed: while the server is
+    /// below `limit`, the first requests waiting for it get a slot each;
+    /// a server that cannot take them tells the first to try again.
+    pub(super) fn hand_over(self: &Arc<Self>, index: usize, limit: u32) {
         let m = &self.members[index];
-        let limit = u64::from(m.limit.load(std::sync::atomic::Ordering::Relaxed));
-        let room = limit == 0 || m.counters.current() < limit;
-        if let Some(addr) = m.addr
-            && room
-            && self.usable(index)
-            && self
-                .queues
-                .hand_over(index, || self.lease(ServerId(index), addr, false))
-        {
+        let Some(addr) = m.addr.filter(|_| self.usable(index)) else {
+            self.queues.freed(index);
             return;
+        };
+        while limit == 0 || m.counters.current() < u64::from(limit) {
+            let grant = || self.lease_under(ServerId(index), addr, false, limit);
+            if !self.queues.hand_over(index, grant) {
+                break;
+            }
         }
-        self.queues.freed(index);
+    }
+
+    /// Requests wait in the backend's queue while others are served.
+    fn queued_ahead(&self) -> bool {
+        let waiting = self.queues.len(None);
+        waiting > 0 && waiting != self.beconn()
     }
 
     /// One round of attempts: a lease with room, else the queue to wait in
-    /// (Err(None): no server at all).
+    /// (Err(None): no server at all). Without `balance`, only persistence
+    /// may name a server.
     fn try_servers(
         &self,
         next: &mut impl FnMut() -> Option<Lease>,
+        balance: bool,
     ) -> Result<Lease, Option<Bound>> {
         let mut last: Option<usize> = None;
         for _ in 0..self.members.len().max(2) {
@@ -357,7 +376,7 @@ impl Pool {
                 None => break,
             }
         }
-        if last.is_some() || self.any_full() {
+        if last.is_some() || !balance || self.any_full() {
             Err(Some(Bound {
                 server: None,
                 direct: false,
@@ -468,14 +487,14 @@ mod tests {
     #[tokio::test]
     async fn a_released_slot_is_handed_to_the_waiter_counted_at_once() {
         let p = pool("defaults\n  mode http\nbackend be\n  server s1 127.0.0.1:8001 maxconn 1\n");
-        let first = match p.take(|| p.pick(&RequestView::default())).await {
+        let first = match p.take(|_| p.pick(&RequestView::default())).await {
             Taken::Lease(l, _) => l,
             _ => panic!("a free server"),
         };
         let waiter = {
             let p = Arc::clone(&p);
             tokio::spawn(async move {
-                match p.take(|| p.pick(&RequestView::default())).await {
+                match p.take(|_| p.pick(&RequestView::default())).await {
                     Taken::Lease(l, place) => (l.id.0, place),
                     _ => panic!("served after the first"),
                 }

@@ -68,8 +68,10 @@ impl Pool {
             .slowstart
             .and_then(|ss| slowstart::ramp(now.saturating_duration_since(since), ss));
         let _ = b.set_ramp(ServerId(i), ramp);
-        let limit = slowstart::maxconn(m.maxconn.unwrap_or(0), ramp.map(|r| r.percent));
-        let before = m.limit.swap(limit, Ordering::Relaxed);
+        let before = self.limit_of(i);
+        m.ramp
+            .store(ramp.map_or(100, |r| r.percent), Ordering::Relaxed);
+        let limit = self.limit_of(i);
         // Room grew: as many waiters may go (haproxy's pendconn_grab_from_px).
         if before > 0 {
             for _ in before..limit {
