@@ -241,3 +241,68 @@ fn samples_originalto_cookie_capture_and_unix_clients_match_haproxy_needs_root()
         assert_eq!(b.len(), a.len(), "{what}s\nhaproxy: {a:#?}\npharos: {b:#?}");
     }
 }
+
+const FILES: u16 = 18433;
+
+/// ACLs whose patterns come from `-f` files (a comment, blank lines,
+/// leading blanks, `-i`, a named and an anonymous ACL): what each client
+/// gets back, from a listed and from an unlisted address.
+fn pattern_files_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
+    in_fresh_netns(tag, move |dir| {
+        let trusted = dir.join("trusted.lst");
+        std::fs::write(
+            &trusted,
+            "# clients allowed\n\n  127.0.0.0/8\n203.0.113.7\n",
+        )
+        .expect("lst");
+        let paths = dir.join("paths.lst");
+        std::fs::write(&paths, "/api\n\t/V2/\n#/hidden\n").expect("lst");
+        let exact = dir.join("exact.lst");
+        std::fs::write(&exact, "/health check\n/ping\r\n").expect("lst");
+        let conf = dir.join("f.cfg");
+        std::fs::write(
+            &conf,
+            format!(
+                "defaults\n  mode http\n  timeout connect 1s\n  timeout client 3s\n  timeout server 3s\nfrontend f\n  bind 127.0.0.1:{FILES}\n  bind 198.51.100.10:{FILES}\n  acl trusted src -f {}\n  acl api path_beg -i -f {} /extra\n  http-request deny if !trusted\n  http-request return status 200 content-type text/plain string api if api\n  http-request return status 200 content-type text/plain string exact if {{ path -f {} }}\n  http-request return status 404 content-type text/plain string none\n",
+                trusted.display(),
+                paths.display(),
+                exact.display()
+            ),
+        )
+        .expect("cfg");
+        let mut proxy = start(program, &conf, FILES);
+        let get = |from: &str, path: &str| {
+            let req = format!("GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+            let answer = tcp(from, from, FILES, &req);
+            let status = answer.lines().next().unwrap_or("").to_string();
+            let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+            format!("{from} {path}: {status} {body}")
+        };
+        let answers = [
+            ("127.0.0.1", "/api/x"),
+            ("127.0.0.1", "/v2/y"),
+            ("127.0.0.1", "/extra/z"),
+            ("127.0.0.1", "/hidden"),
+            ("127.0.0.1", "/ping"),
+            ("127.0.0.1", "/other"),
+            ("198.51.100.10", "/api/x"),
+        ]
+        .iter()
+        .map(|(from, path)| get(from, path))
+        .collect();
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        answers
+    })
+}
+
+#[test]
+fn acl_pattern_files_match_haproxy_needs_root() {
+    let theirs = pattern_files_run(&["haproxy", "-db"], "pfa");
+    assert!(
+        theirs[0].contains(" 200 ") && theirs[6].contains(" 403 "),
+        "haproxy: {theirs:#?}"
+    );
+    let ours = pattern_files_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "pfp");
+    assert_eq!(ours, theirs);
+}

@@ -56,6 +56,7 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
         other_flags: Vec::new(),
         patterns: Vec::new(),
     };
+    let mut from_files = Vec::new();
     let mut i = 1;
     while let Some(w) = words.get(i) {
         if !w.starts_with('-') || w == "-" {
@@ -74,7 +75,11 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
                     .ok_or_else(|| format!("missing argument after '{f}'."))?;
                 match f {
                     "-m" => acl.match_method = Some(v.clone()),
-                    "-f" => acl.pattern_files.push(v.clone()),
+                    "-f" => {
+                        // Read now, as haproxy does (before any chroot).
+                        from_files.extend(read_pattern_file(v)?);
+                        acl.pattern_files.push(v.clone());
+                    }
                     _ => {
                         acl.other_flags.push(f.to_string());
                         acl.other_flags.push(v.clone());
@@ -87,8 +92,24 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
         }
         i += 1;
     }
+    // The files' patterns come after the line's own.
     acl.patterns = words.get(i..).unwrap_or(&[]).to_vec();
+    acl.patterns.extend(from_files);
     Ok(acl)
+}
+
+/// The patterns of a pattern file (`-f`) as haproxy reads them: one per
+/// line, leading blanks dropped, the rest of the line kept whole; empty
+/// lines and lines starting with `#` skipped.
+pub fn read_pattern_file(path: &str) -> Result<Vec<String>, String> {
+    let text = std::fs::read(path).map_err(|_| format!("failed to open pattern file <{path}>."))?;
+    Ok(String::from_utf8_lossy(&text)
+        .split('\n')
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.trim_start_matches([' ', '\t']).trim_end_matches('\r'))
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 /// Parses the words after `if`/`unless` into a condition, resolving named
@@ -238,6 +259,22 @@ mod tests {
 
     fn w(s: &str) -> Vec<String> {
         s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn pattern_files_are_read_as_haproxy_reads_them() {
+        let path = std::env::temp_dir().join(format!("pharos-acl-{}.lst", std::process::id()));
+        std::fs::write(&path, "# c\n\n  a b \n\tc\r\n #d\n").expect("file");
+        let p = path.display().to_string();
+        let acl =
+            parse_acl_body("x", 1, &w(&format!("path -i -f {p} /inline")), false).expect("acl");
+        assert_eq!(acl.patterns, ["/inline", "a b ", "c", "#d"]);
+        assert_eq!(acl.pattern_files, [p.clone()]);
+        std::fs::remove_file(&path).expect("rm");
+        assert_eq!(
+            parse_acl_body("x", 1, &w(&format!("path -f {p}")), false),
+            Err(format!("failed to open pattern file <{p}>."))
+        );
     }
 
     #[test]
