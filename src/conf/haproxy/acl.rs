@@ -269,7 +269,7 @@ mod tests {
         let acl =
             parse_acl_body("x", 1, &w(&format!("path -i -f {p} /inline")), false).expect("acl");
         assert_eq!(acl.patterns, ["/inline", "a b ", "c", "#d"]);
-        assert_eq!(acl.pattern_files, [p.clone()]);
+        assert_eq!(acl.pattern_files, std::slice::from_ref(&p));
         std::fs::remove_file(&path).expect("rm");
         assert_eq!(
             parse_acl_body("x", 1, &w(&format!("path -f {p}")), false),
