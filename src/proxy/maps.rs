@@ -145,7 +145,9 @@ pub fn preload(text: &str) {
         if let (true, true, Some(o)) = (name_ok, starts_word, open) {
             let args = &after[o + 1..];
             let path = args.split([',', ')']).next().unwrap_or("").trim();
-            if path.starts_with('/') {
+            // Relative paths are read from the working directory, as haproxy
+            // reads them while parsing.
+            if !path.is_empty() {
                 get(path);
             }
         }

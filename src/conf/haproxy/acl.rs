@@ -46,6 +46,15 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
             "unknown fetch method '{fetch}' in ACL expression '{fetch}'."
         ));
     }
+    if let Err(e) = super::sample::check_converters(fetch, lua) {
+        let keyword = fetch.split(['(', ',']).next().unwrap_or(fetch);
+        // haproxy words it by what the first stage is.
+        return Err(if super::sample::is_acl_keyword(keyword) {
+            format!("ACL keyword '{keyword}' : {e}..")
+        } else {
+            format!("{e} in ACL expression '{fetch}'.")
+        });
+    }
     let mut acl = Acl {
         name: name.to_string(),
         line,

@@ -53,6 +53,19 @@ impl Reader<'_> {
                         "default_backend",
                     );
                 }
+                for ub in p.use_backends.iter().filter(|u| u.dynamic) {
+                    let stage = super::sample::Stage::Request;
+                    if let Err(e) =
+                        super::sample::check_format(&ub.target, self.lua_loaded(), stage)
+                    {
+                        self.post_alert(format!(
+                            "Parsing [{}:{}]: failed to parse use_backend rule '{}' : {e}.",
+                            self.file_name(p.file),
+                            ub.line,
+                            ub.target
+                        ));
+                    }
+                }
                 for ub in p.use_backends.iter().filter(|u| !u.dynamic) {
                     self.check_target(
                         &backends,

@@ -37,6 +37,12 @@ pub(super) fn is_fetch(name: &str, lua: bool) -> bool {
     FETCHES.contains(&name) || (lua && name.starts_with("lua."))
 }
 
+/// Whether `name` is one of haproxy 2.6's ACL keywords (`hdr`, `path_beg`…)
+/// rather than a plain sample fetch.
+pub(super) fn is_acl_keyword(name: &str) -> bool {
+    ACL_KEYWORDS.contains(&name)
+}
+
 /// The fetch name of an ACL expression, if haproxy 2.6 knows it (ACL
 /// keywords such as `path_beg` or plain sample fetches).
 pub(super) fn acl_fetch_known(expr: &str, lua: bool) -> bool {
@@ -52,9 +58,26 @@ pub(super) fn check_expr(expr: &str, lua: bool) -> Result<(), String> {
     if !is_fetch(fetch, lua) {
         return Err(format!("unknown fetch method '{fetch}'"));
     }
-    for conv in parts.iter().skip(1).map(|s| keyword(s)) {
+    check_converters(expr, lua)
+}
+
+/// Checks the converters of a sample expression (after its fetch): known
+/// names, and the files of the `map*` ones, which haproxy reads while
+/// parsing.
+pub(super) fn check_converters(expr: &str, lua: bool) -> Result<(), String> {
+    for stage in stages(expr).iter().skip(1) {
+        let conv = keyword(stage);
         if !(CONVERTERS.contains(&conv) || lua && conv.starts_with("lua.")) {
             return Err(format!("unknown converter '{conv}'"));
+        }
+        if conv.starts_with("map") {
+            let args = stage.trim()[conv.len()..].trim_start_matches('(');
+            let path = args.split([',', ')']).next().unwrap_or("").trim();
+            if std::fs::File::open(path).is_err() {
+                return Err(format!(
+                    "invalid args in converter '{conv}' : failed to open pattern file <{path}>"
+                ));
+            }
         }
     }
     Ok(())
@@ -288,6 +311,21 @@ const CONVERTERS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_converters_need_their_file() {
+        let path = std::env::temp_dir().join(format!("pharos-map-{}.map", std::process::id()));
+        std::fs::write(&path, "a b\n").expect("map");
+        let p = path.display().to_string();
+        assert!(check_expr(&format!("src,map_ip({p},x)"), false).is_ok());
+        std::fs::remove_file(&path).expect("rm");
+        assert_eq!(
+            check_expr(&format!("req.hdr(host),lower,map_dom({p},x)"), false),
+            Err(format!(
+                "invalid args in converter 'map_dom' : failed to open pattern file <{p}>"
+            ))
+        );
+    }
 
     #[test]
     fn fetches_converters_and_acl_keywords() {
