@@ -32,7 +32,7 @@ const STATS: u16 = 18306;
 const COOKIE: u16 = 18307;
 const CLF: u16 = 18308;
 
-fn config(s1: u16, slow: u16, dead: u16) -> String {
+fn config(s1: u16, slow: u16, dead: u16, sock: &str) -> String {
     format!(
         "global
   log 127.0.0.1:{SYSLOG} local2
@@ -65,6 +65,7 @@ listen tcp
   mode tcp
   option tcplog
   bind 127.0.0.1:{TCP}
+  bind unix@{sock}
   server s1 127.0.0.1:{s1}
 listen plain
   bind 127.0.0.1:{PLAIN}
@@ -130,8 +131,8 @@ fn get(port: u16, path: &str, extra: &str) -> Vec<u8> {
 /// A client action and how many log lines it makes.
 type Action = (usize, Box<dyn Fn()>);
 
-/// The client actions, in order.
-fn actions() -> Vec<Action> {
+/// The client actions, in order (`sock`: the tcp listener's unix socket).
+fn actions(sock: std::path::PathBuf) -> Vec<Action> {
     vec![
         (1, Box::new(|| drop(get(F1, "/ok", "")))),
         (1, Box::new(|| drop(get(F1, "/deny", "")))),
@@ -162,6 +163,14 @@ fn actions() -> Vec<Action> {
         ),
         (1, Box::new(|| drop(get(NOSRV, "/x", "")))),
         (1, Box::new(|| drop(send(TCP, b"GET /t HTTP/1.0\r\n\r\n")))),
+        (
+            1,
+            Box::new(move || {
+                let mut c = std::os::unix::net::UnixStream::connect(&sock).expect("unix");
+                c.write_all(b"GET /u HTTP/1.0\r\n\r\n").expect("send");
+                let _ = c.read_to_end(&mut Vec::new());
+            }),
+        ),
         (1, Box::new(|| drop(get(PLAIN, "/p", "")))),
         (
             1,
@@ -205,13 +214,15 @@ fn run(program: &'static [&'static str], tag: &str) -> Vec<String> {
             .expect("addr")
             .port();
         let conf = dir.join("h.cfg");
-        std::fs::write(&conf, config(s1, slow_port, dead)).expect("cfg");
+        let sock = dir.join("tcp.sock");
+        let conf_text = config(s1, slow_port, dead, &sock.display().to_string());
+        std::fs::write(&conf, conf_text).expect("cfg");
         let mut proxy = start(program, &conf, CLF);
         // The failed checks' lines come first (in either order).
         wait_lines(&got, 3);
         let startup = got.lock().expect("log").len();
         let mut expected = startup;
-        for (lines, act) in actions() {
+        for (lines, act) in actions(sock) {
             act();
             expected += lines;
             if lines == 0 {

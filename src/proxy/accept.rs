@@ -9,6 +9,7 @@ use super::drain::{Drain, Gate, Live, Ticket};
 use super::http;
 use super::listener::Listener;
 use super::run::Service;
+use super::sample::Addrs;
 use super::tcp::relay;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -332,12 +333,20 @@ async fn serve_one(conn: Conn, service: Service, _live: Live) {
     match (conn, service) {
         (Accepted::Tcp(client, peer), Service::Tcp(svc)) => {
             let _ = client.set_nodelay(true);
-            let local = svc.log.as_ref().and_then(|_| client.local_addr().ok());
-            Box::pin(relay(client, Some(peer), local, svc)).await;
+            let addrs = Addrs {
+                src: Some(peer),
+                dst: svc.log.as_ref().and_then(|_| client.local_addr().ok()),
+                unix: None,
+            };
+            Box::pin(relay(client, addrs, svc)).await;
         }
         (Accepted::Tcp(client, peer), Service::Http(svc)) => http::session(client, peer, svc).await,
         (Accepted::Unix(client), Service::Tcp(svc)) => {
-            Box::pin(relay(client, None, None, svc)).await;
+            let addrs = Addrs {
+                unix: Some(svc.unix.of(&client)),
+                ..Addrs::default()
+            };
+            Box::pin(relay(client, addrs, svc)).await;
         }
         (Accepted::Unix(client), Service::Http(svc)) => {
             Box::pin(http::session_unix(client, svc)).await;

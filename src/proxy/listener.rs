@@ -295,6 +295,44 @@ fn group_id(name: &str) -> io::Result<u32> {
     }
 }
 
+/// A proxy's unix listeners with their numbers, which name a unix client
+/// in the logs (`unix:N`): listeners are numbered from 1 in the order of
+/// the `bind` lines (one per address and port), unless `id` sets the number.
+#[derive(Debug, Default)]
+pub struct UnixIds(Vec<(std::path::PathBuf, u32)>);
+
+impl UnixIds {
+    /// The unix listeners of `p`.
+    pub fn of_proxy(p: &crate::model::haproxy::Proxy) -> UnixIds {
+        let mut out = Vec::new();
+        let mut next = 1u32;
+        for b in &p.binds {
+            for a in &b.addresses {
+                let count = match a {
+                    Endpoint::Inet {
+                        ports: Some((lo, hi)),
+                        ..
+                    } => u32::from(hi.saturating_sub(*lo)) + 1,
+                    _ => 1,
+                };
+                if let Endpoint::Unix { path } = a {
+                    out.push((path.clone(), b.options.id.unwrap_or(next)));
+                }
+                next += count;
+            }
+        }
+        UnixIds(out)
+    }
+
+    /// The number of the listener `client` came through (0: unknown).
+    pub fn of(&self, client: &tokio::net::UnixStream) -> u32 {
+        let local = client.local_addr().ok();
+        let path = local.as_ref().and_then(|a| a.as_pathname());
+        path.and_then(|p| self.0.iter().find(|(bound, _)| bound == p))
+            .map_or(0, |(_, id)| *id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,18 +10,21 @@ pub use super::accept::Threading;
 use super::accept::{Crew, Opening, close, current_thread, open, spawn_acceptor_threads};
 use super::counters::Counters;
 use super::drain::{Drain, Gate};
-use super::http::{self, HttpService, Route};
+use super::http::{HttpService, Route};
 use super::http1::{Limits, ServerConn};
-use super::listener;
+use super::listener::{self, UnixIds};
 use super::logging::Sink;
 use super::pool::{Level, Pool};
 use super::statspage::{Entry, Registry, StatsPage};
 use super::tcp::TcpService;
 use super::trace::FrontLog;
 use crate::daemon::syslog::Severity;
+use crate::model::common::Family;
 use crate::model::haproxy::{
     HaproxyConfig, HttpConnectionMode, Mode, Proxy, ProxyKind, StatsSocket,
 };
+use crate::model::{Endpoint, Host};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -70,7 +73,7 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>, limits: Limits) ->
             .originalto
             .clone()
             .or_else(|| back.options.originalto.clone()),
-        unix: http::unix_listeners(front),
+        unix: UnixIds::of_proxy(front),
         request_timeout: t(|p| p.timeouts.http_request),
         keep_alive_timeout: t(|p| p.timeouts.http_keep_alive),
         client_timeout: front.timeouts.client.map(|d| d.to_std()),
@@ -242,6 +245,7 @@ pub fn bind(
                     client_idle,
                     counters,
                     log: FrontLog::for_proxy(cfg, p),
+                    unix: UnixIds::of_proxy(p),
                 }))
             }
         };
@@ -315,7 +319,7 @@ pub fn bind(
         started: std::time::Instant::now(),
         entries,
     });
-    let mut tallies = cfg
+    let tallies = cfg
         .proxies
         .iter()
         .filter(|p| !p.disabled)
@@ -334,7 +338,15 @@ pub fn bind(
         .collect::<Vec<_>>();
     // haproxy stops the proxies that listen first, then the others (each
     // group in the file's order), then its own.
-    tallies.sort_by_key(|t| t.front.is_none());
+    let passes: Vec<u8> = cfg
+        .proxies
+        .iter()
+        .filter(|p| !p.disabled)
+        .map(stop_pass)
+        .collect();
+    let mut order: Vec<(u8, Tally)> = passes.into_iter().zip(tallies).collect();
+    order.sort_by_key(|(pass, _)| *pass);
+    let mut tallies: Vec<Tally> = order.into_iter().map(|(_, t)| t).collect();
     tallies.push(internal_tally(cfg));
     Ok(Bound {
         shards,
@@ -448,6 +460,30 @@ impl Bound {
     }
 }
 
+/// When a soft stop reports proxy `p`: haproxy closes listeners protocol
+/// by protocol (TCP over IPv6, TCP over IPv4, then unix sockets), and a
+/// proxy is stopped with its last listener; proxies without any come after.
+fn stop_pass(p: &Proxy) -> u8 {
+    let rank = |a: &Endpoint| match a {
+        Endpoint::Inet {
+            host: Host::Ip(IpAddr::V6(_)),
+            ..
+        }
+        | Endpoint::Inet {
+            family: Some(Family::Ipv6),
+            ..
+        } => 0,
+        Endpoint::Inet { .. } | Endpoint::Fd { .. } => 1,
+        _ => 2,
+    };
+    p.binds
+        .iter()
+        .flat_map(|b| &b.addresses)
+        .map(rank)
+        .max()
+        .unwrap_or(3)
+}
+
 /// haproxy 2.6 has an internal proxy of its own, stopped last; it logs
 /// to the global targets.
 fn internal_tally(cfg: &HaproxyConfig) -> Tally {
@@ -469,10 +505,11 @@ fn say_stopped(tallies: &[Tally], say: &(dyn Fn(Level, String) + Send + Sync)) {
             "Proxy {} stopped (cumulated conns: FE: {fe}, BE: {be}).",
             t.name
         );
+        // The warning first, then the log line, as haproxy writes them.
+        say(Level::Warning, text.clone());
         if let Some(log) = &t.log {
             log.send(Severity::Warning, &text);
         }
-        say(Level::Warning, text);
     }
 }
 

@@ -4,7 +4,9 @@
 
 use super::balance::RequestView;
 use super::counters::{Counters, Session};
+use super::listener::UnixIds;
 use super::pool::Pool;
+use super::sample::Addrs;
 use super::trace::{Active, FrontLog, Origin, Trace};
 use super::tunnel;
 use std::net::SocketAddr;
@@ -20,31 +22,31 @@ pub(super) struct TcpService {
     pub(super) client_idle: Option<Duration>,
     pub(super) counters: Arc<Counters>,
     pub(super) log: Option<FrontLog>,
+    /// The unix listeners' numbers (`unix:N` in the log).
+    pub(super) unix: UnixIds,
 }
 
-/// One client connection (from `peer` when it is an IP client): connect
-/// to a server (`Pool::connect`), then copy both ways; when all tries fail
-/// the client is closed. Logged at the end with `option tcplog`.
+/// One client connection (from `addrs`: an IP client's addresses, or the
+/// unix listener it came through): connect to a server
+/// (`Pool::connect`), then copy both ways; when all tries fail the client
+/// is closed. Logged at the end with `option tcplog`.
 pub(super) async fn relay(
     client: impl AsyncRead + AsyncWrite + Unpin,
-    peer: Option<SocketAddr>,
-    local: Option<SocketAddr>,
+    addrs: Addrs,
     svc: Arc<TcpService>,
 ) {
     let _active = Active::new();
     let _session = Session::new(&svc.counters);
-    let mut trace = match (&svc.log, peer) {
-        (Some(log), Some(peer)) => {
-            let t = Trace::start(Origin::now(), &svc.frontend, false, peer, local);
+    let mut trace = match &svc.log {
+        Some(log) => {
+            let t = Trace::begin(Origin::now(), &svc.frontend, false, &addrs);
             log.accepted(&t);
             t
         }
-        _ => Trace::off(),
+        None => Trace::off(),
     };
-    relay_traced(client, peer, &svc, &mut trace).await;
-    if let Some(log) = &svc.log
-        && peer.is_some()
-    {
+    relay_traced(client, addrs.src, &svc, &mut trace).await;
+    if let Some(log) = &svc.log {
         trace.frontend_conns(svc.counters.current());
         trace.backend_conns(&svc.pool);
         log.done(trace);

@@ -11,7 +11,6 @@ use super::pool::{Connect, Lease, Place, Pool, Refused, Taken};
 use super::sample::{self, Addrs, Ctx};
 use crate::daemon::syslog::Severity;
 use crate::model::haproxy::{CaptureKind, HaproxyConfig, LogOption, Proxy};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpStream;
@@ -244,22 +243,6 @@ pub(super) struct Trace {
 }
 
 impl Trace {
-    /// A stream that started at `origin` on a connection from `client` to `local`.
-    pub fn start(
-        origin: Origin,
-        frontend: &str,
-        http: bool,
-        client: SocketAddr,
-        local: Option<SocketAddr>,
-    ) -> Trace {
-        let addrs = Addrs {
-            src: Some(client),
-            dst: local,
-            unix: None,
-        };
-        Trace::begin(origin, frontend, http, &addrs)
-    }
-
     /// A stream that started at `origin` on a connection between `addrs`.
     pub fn begin(origin: Origin, frontend: &str, http: bool, addrs: &Addrs) -> Trace {
         Trace {

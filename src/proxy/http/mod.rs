@@ -24,6 +24,7 @@ use super::http1::{
     BodyDecoder, BodyEvent, BodyLength, ChunkedEncoder, HeadError, Limits, Parse, RequestHead,
     ResponseHead, ServerConn, Side,
 };
+use super::listener::UnixIds;
 use super::log::{self, Cause, CookieSet, Stage};
 use super::pool::Pool;
 use super::rules::{self, Verdict};
@@ -31,11 +32,10 @@ use super::sample::{self, Addrs, Ctx, unmapped};
 use super::statspage::StatsPage;
 use super::trace::{Active, FrontLog, Origin, Trace};
 use super::tunnel;
-use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule, OriginalTo, Proxy};
-use crate::model::{Endpoint, Prefix};
+use crate::model::Prefix;
+use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule, OriginalTo};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -74,7 +74,7 @@ pub(super) struct HttpService {
     pub originalto: Option<OriginalTo>,
     /// The frontend's unix listeners and their numbers (`%ci` = `unix`,
     /// `%cp` = the number, counted over every listener as haproxy does).
-    pub unix: Vec<(PathBuf, u32)>,
+    pub unix: UnixIds,
     /// `timeout http-request` (else `timeout client`) for a request head.
     pub request_timeout: Option<Duration>,
     /// `timeout http-keep-alive` (else the request timeout) between requests.
@@ -213,42 +213,11 @@ pub(super) async fn session(client: TcpStream, peer: SocketAddr, svc: Arc<HttpSe
 /// The whole life of one unix-socket client connection: no addresses;
 /// the log names the listener (`unix:N`).
 pub(super) async fn session_unix(client: UnixStream, svc: Arc<HttpService>) {
-    let path = client.local_addr().ok();
-    let id = path.as_ref().and_then(|a| a.as_pathname()).and_then(|p| {
-        svc.unix
-            .iter()
-            .find(|(bound, _)| bound == p)
-            .map(|(_, id)| *id)
-    });
     let addrs = Addrs {
-        unix: Some(id.unwrap_or(0)),
+        unix: Some(svc.unix.of(&client)),
         ..Addrs::default()
     };
     serve(client, addrs, svc).await;
-}
-
-/// The unix listeners of `p` with their numbers: listeners are numbered
-/// from 1 in the order of the `bind` lines (one per address and port),
-/// unless `id` sets the number.
-pub(super) fn unix_listeners(p: &Proxy) -> Vec<(PathBuf, u32)> {
-    let mut out = Vec::new();
-    let mut next = 1u32;
-    for b in &p.binds {
-        for a in &b.addresses {
-            let count = match a {
-                Endpoint::Inet {
-                    ports: Some((lo, hi)),
-                    ..
-                } => u32::from(hi.saturating_sub(*lo)) + 1,
-                _ => 1,
-            };
-            if let Endpoint::Unix { path } = a {
-                out.push((path.clone(), b.options.id.unwrap_or(next)));
-            }
-            next += count;
-        }
-    }
-    out
 }
 
 /// Serves the requests of one client connection.
