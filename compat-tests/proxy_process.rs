@@ -409,3 +409,108 @@ fn bind_failures_are_named_like_haproxy_needs_root() {
     );
     assert_eq!(bind_failures(PHAROS, "hpr-bph"), theirs);
 }
+
+/// The inode of the socket listening on 127.0.0.1:`port` (`ss -e`).
+fn listening_inode(port: u16) -> Option<String> {
+    let out = Command::new("ss")
+        .args(["-Hltne", &format!("sport = :{port}")])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let ino = text.split("ino:").nth(1)?.split(' ').next()?;
+    Some(ino.to_string())
+}
+
+/// What a `-x` takeover showed: whether the new process listens on the
+/// very socket the old one had, how the old one ended, and the answer a
+/// client got through the new one.
+#[derive(Debug, PartialEq)]
+struct Takeover {
+    same_socket: bool,
+    old_status: Option<i32>,
+    answer: String,
+}
+
+/// `old` runs with `expose-fd listeners` on its stats socket; `new` starts
+/// with `-x <that socket> -sf <old pid>`.
+fn takeover(old: &'static [&'static str], new: &'static [&'static str], tag: &str) -> Takeover {
+    in_fresh_netns(tag, move |dir| {
+        let backend = slow_backend(Duration::ZERO, Arc::default());
+        let conf = dir.join("h.cfg");
+        let sock = dir.join("admin.sock").display().to_string();
+        let global = format!("  stats socket {sock} level admin expose-fd listeners\n");
+        std::fs::write(&conf, config(18130, backend, &global)).expect("cfg");
+        let conf_s = conf.display().to_string();
+        let mut first = spawn(old, &["-db", "-f", &conf_s], &dir.join("old.err"));
+        listeners(18130);
+        let before = listening_inode(18130);
+        let pid = first.id().to_string();
+        let args = ["-db", "-f", &conf_s, "-x", &sock, "-sf", &pid];
+        let mut second = spawn(new, &args, &dir.join("new.err"));
+        let status = wait_bounded(&mut first, Duration::from_secs(5));
+        let listening = listeners(18130) == [second.id() as i32];
+        let after = listening_inode(18130);
+        let answer = client(18130, "x").join().expect("client");
+        let _ = second.kill();
+        let _ = second.wait();
+        Takeover {
+            same_socket: listening && before.is_some() && before == after,
+            old_status: status.and_then(|s| s.code()),
+            answer,
+        }
+    })
+}
+
+#[test]
+fn listening_sockets_pass_with_x_between_haproxy_and_pharos_needs_root() {
+    let theirs = takeover(HAPROXY, HAPROXY, "hpr-xhh");
+    assert_eq!(
+        theirs,
+        Takeover {
+            same_socket: true,
+            old_status: Some(0),
+            answer: "ok x".into()
+        },
+        "haproxy to haproxy"
+    );
+    assert_eq!(
+        takeover(HAPROXY, PHAROS, "hpr-xhp"),
+        theirs,
+        "haproxy to pharos"
+    );
+    assert_eq!(
+        takeover(PHAROS, HAPROXY, "hpr-xph"),
+        theirs,
+        "pharos to haproxy"
+    );
+    assert_eq!(
+        takeover(PHAROS, PHAROS, "hpr-xpp"),
+        theirs,
+        "pharos to pharos"
+    );
+}
+
+/// `-x` naming a socket nobody listens on: the exit status and stderr.
+fn takeover_refused(program: &'static [&'static str], tag: &str) -> (Option<i32>, Vec<String>) {
+    in_fresh_netns(tag, move |dir| {
+        let conf = dir.join("h.cfg");
+        std::fs::write(&conf, config(18135, 9, "")).expect("cfg");
+        let conf_s = conf.display().to_string();
+        let sock = dir.join("none.sock").display().to_string();
+        let err = dir.join("err");
+        let mut p = spawn(program, &["-db", "-f", &conf_s, "-x", &sock], &err);
+        let status = wait_bounded(&mut p, Duration::from_secs(5)).and_then(|s| s.code());
+        let text = lines(&err)
+            .into_iter()
+            .map(|l| l.replace(&sock, "SOCK"))
+            .collect();
+        (status, text)
+    })
+}
+
+#[test]
+fn x_without_an_old_process_fails_like_haproxy_needs_root() {
+    let theirs = takeover_refused(HAPROXY, "hpr-xrh");
+    assert_eq!(theirs.0, Some(1), "haproxy: {theirs:?}");
+    assert_eq!(takeover_refused(PHAROS, "hpr-xrp"), theirs);
+}

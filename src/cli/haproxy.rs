@@ -77,6 +77,7 @@ struct CmdLine {
     pidfile: Option<PathBuf>,
     old_pids: Vec<i32>,
     terminate_old: bool,
+    /// `-x`: the old process's stats socket, to take its listening sockets from.
     socket_transfer: Option<String>,
     master_cli: Vec<String>,
     maxconn: Option<u32>,

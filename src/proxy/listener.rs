@@ -9,6 +9,8 @@
 //! `*` and an empty address mean any IPv4 address, as in haproxy
 //! (`:::80` is the IPv6 any address).
 
+pub mod transfer;
+
 use crate::model::haproxy::BindOptions;
 use crate::model::{Endpoint, Host};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -42,6 +44,15 @@ impl Listener {
         match self {
             Listener::Tcp(l) => l.into(),
             Listener::Unix(l) => l.into(),
+        }
+    }
+
+    /// The descriptor, borrowed.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match self {
+            Listener::Tcp(l) => l.as_fd(),
+            Listener::Unix(l) => l.as_fd(),
         }
     }
 
@@ -123,8 +134,9 @@ pub fn bind_per_thread(
     opts: &BindOptions,
     threads: usize,
 ) -> Result<Vec<Vec<Listener>>, BindError> {
-    // Sockets a master holds for its workers are shared by the threads.
-    let handed = handed_down(&handover_key(endpoint, opts));
+    // Sockets a master holds for its workers, or that the old process
+    // passed over (`-x`), are shared by the threads.
+    let handed = handed_down(&handover_key(endpoint, opts)).or_else(|| transfer::take(endpoint));
     let shared = handed.is_some();
     let first = match handed {
         Some(ls) => ls,

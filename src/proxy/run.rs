@@ -152,6 +152,12 @@ pub fn bind(
     global_maxconn: u32,
 ) -> Result<Bound, RunError> {
     let mut failures = Vec::new();
+    // `expose-fd listeners`: a successor started with `-x` takes them over.
+    let exposed = cfg
+        .global
+        .stats_sockets
+        .iter()
+        .any(|s| s.options.expose_fd_listeners);
     // Map files are read now, before any `chroot`.
     if let Ok(text) = serde_json::to_string(cfg) {
         super::maps::preload(&text);
@@ -267,6 +273,12 @@ pub fn bind(
                         continue;
                     }
                 };
+                if exposed {
+                    per_thread
+                        .iter()
+                        .flatten()
+                        .for_each(|l| listener::transfer::export(l.fd()));
+                }
                 for (shard, ls) in shards.iter_mut().zip(per_thread) {
                     shard.extend(
                         ls.into_iter()
@@ -276,6 +288,8 @@ pub fn bind(
             }
         }
     }
+    // Sockets the old process passed over (`-x`) that no bind took.
+    listener::transfer::release_unused();
     if !failures.is_empty() {
         return Err(RunError::Listeners(failures));
     }
@@ -436,6 +450,7 @@ impl Bound {
             }
             crate::daemon::sd_notify("STOPPING=1");
             // Soft stop: the ports are free for the new process at once.
+            listener::transfer::withdraw_exports();
             let _ = closing_tx.send(true);
             close(acceptors).await;
             for _ in 0..others {

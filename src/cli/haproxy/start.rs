@@ -99,6 +99,17 @@ pub(super) fn serve(outcome: &Outcome, cmd: &CmdLine, console: &Console) -> i32 
             "[{argv0}.main()] Cannot raise FD limit to {want}, limit is {limit}."
         ));
     }
+    // `-x`: the old process's listening sockets, taken over by address
+    // (a master-worker master hands its own to its workers instead).
+    if let Some(path) = cmd.socket_transfer.as_deref()
+        && path != "/dev/null"
+        && !cmd.master_worker
+        && !cmd.worker
+        && let Err(e) = crate::proxy::listener::transfer::fetch(std::path::Path::new(path))
+    {
+        console.say(Level::Warning, &e);
+        return alert("Failed to get the sockets from the old process!");
+    }
     let bound = match crate::proxy::run::bind(
         cfg,
         &outcome.sources,

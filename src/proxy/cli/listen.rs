@@ -28,10 +28,17 @@ pub(crate) fn listen(
         let registry = Arc::clone(registry);
         match &s.address {
             Endpoint::Unix { path } => {
-                listen_unix(path, s.options.unix_mode, move || Stats {
+                let make = move || Stats {
                     session: Session::new(level),
                     registry: Arc::clone(&registry),
-                })?;
+                };
+                let l = bind_unix(path, s.options.unix_mode)?;
+                let expose = s.options.expose_fd_listeners;
+                tokio::spawn(async move {
+                    while let Ok((c, _)) = l.accept().await {
+                        tokio::spawn(serve_stats_unix(c, make(), expose));
+                    }
+                });
             }
             Endpoint::Inet {
                 host: crate::model::Host::Ip(ip),
@@ -47,7 +54,7 @@ pub(crate) fn listen(
                             session: Session::new(level),
                             registry: Arc::clone(&registry),
                         };
-                        tokio::spawn(serve(c, lines));
+                        tokio::spawn(serve(c, lines, Vec::new()));
                     }
                 });
             }
@@ -95,6 +102,50 @@ pub(crate) fn listen_unix<L: Lines>(
     mode: Option<u32>,
     make: impl Fn() -> L + Send + 'static,
 ) -> std::io::Result<()> {
+    let l = bind_unix(path, mode)?;
+    tokio::spawn(async move {
+        while let Ok((c, _)) = l.accept().await {
+            tokio::spawn(serve(c, make(), Vec::new()));
+        }
+    });
+    Ok(())
+}
+
+/// A stats socket connection on a unix socket: `_getsocks` first (a new
+/// process started with `-x`) gets the listening sockets when the socket
+/// has `expose-fd listeners`, and the connection closes; anything else is
+/// a CLI session.
+async fn serve_stats_unix(mut c: tokio::net::UnixStream, lines: impl Lines, expose: bool) {
+    const ASK: &[u8] = b"_getsocks\n";
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while buf.len() < ASK.len() && ASK.starts_with(&buf) {
+        match tokio::time::timeout(IDLE, c.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    if !buf.starts_with(ASK) {
+        return serve(c, lines, buf).await;
+    }
+    if !expose {
+        return;
+    }
+    // The descriptors go with sendmsg(2) on the socket itself, blocking
+    // with a one-second timeout as haproxy does: off the runtime's thread.
+    if let Ok(mut std) = c.into_std() {
+        let _ = tokio::task::spawn_blocking(move || {
+            crate::proxy::listener::transfer::send_sockets(&mut std)
+        })
+        .await;
+    }
+}
+
+/// Binds a UNIX CLI socket: `mode` applied, a stale socket file replaced.
+fn bind_unix(
+    path: &std::path::Path,
+    mode: Option<u32>,
+) -> std::io::Result<tokio::net::UnixListener> {
     // A socket file left by an earlier run would fail the bind.
     if std::fs::symlink_metadata(path)
         .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
@@ -106,17 +157,16 @@ pub(crate) fn listen_unix<L: Lines>(
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     }
-    tokio::spawn(async move {
-        while let Ok((c, _)) = l.accept().await {
-            tokio::spawn(serve(c, make()));
-        }
-    });
-    Ok(())
+    Ok(l)
 }
 
-/// One connection: read lines, answer them, close as haproxy does.
-async fn serve(mut c: impl AsyncRead + AsyncWrite + Unpin, mut lines: impl Lines) {
-    let mut buf: Vec<u8> = Vec::new();
+/// One connection (`buf`: what was read of it already): read lines,
+/// answer them, close as haproxy does.
+async fn serve(
+    mut c: impl AsyncRead + AsyncWrite + Unpin,
+    mut lines: impl Lines,
+    mut buf: Vec<u8>,
+) {
     let mut chunk = [0u8; 4096];
     loop {
         // Answer every complete line already received.
