@@ -245,8 +245,8 @@ fn samples_originalto_cookie_capture_and_unix_clients_match_haproxy_needs_root()
 const FILES: u16 = 18433;
 
 /// ACLs whose patterns come from `-f` files (a comment, blank lines,
-/// leading blanks, `-i`, a named and an anonymous ACL): what each client
-/// gets back, from a listed and from an unlisted address.
+/// leading blanks, `-i`, `-M` map keys, a named and an anonymous ACL):
+/// what each client gets back, from a listed and from an unlisted address.
 fn pattern_files_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
     in_fresh_netns(tag, move |dir| {
         let trusted = dir.join("trusted.lst");
@@ -259,14 +259,17 @@ fn pattern_files_run(program: &'static [&'static str], tag: &str) -> Vec<String>
         std::fs::write(&paths, "/api\n\t/V2/\n#/hidden\n").expect("lst");
         let exact = dir.join("exact.lst");
         std::fs::write(&exact, "/health check\n/ping\r\n").expect("lst");
+        let keys = dir.join("keys.map");
+        std::fs::write(&keys, "/m1 v1\n/m2\tv2\n").expect("map");
         let conf = dir.join("f.cfg");
         std::fs::write(
             &conf,
             format!(
-                "defaults\n  mode http\n  timeout connect 1s\n  timeout client 3s\n  timeout server 3s\nfrontend f\n  bind 127.0.0.1:{FILES}\n  bind 198.51.100.10:{FILES}\n  acl trusted src -f {}\n  acl api path_beg -i -f {} /extra\n  http-request deny if !trusted\n  http-request return status 200 content-type text/plain string api if api\n  http-request return status 200 content-type text/plain string exact if {{ path -f {} }}\n  http-request return status 404 content-type text/plain string none\n",
+                "defaults\n  mode http\n  timeout connect 1s\n  timeout client 3s\n  timeout server 3s\nfrontend f\n  bind 127.0.0.1:{FILES}\n  bind 198.51.100.10:{FILES}\n  acl trusted src -f {}\n  acl api path_beg -i -f {} /extra\n  http-request deny if !trusted\n  http-request return status 200 content-type text/plain string api if api\n  http-request return status 200 content-type text/plain string exact if {{ path -f {} }}\n  http-request return status 200 content-type text/plain string key if {{ path -M -f {} }}\n  http-request return status 404 content-type text/plain string none\n",
                 trusted.display(),
                 paths.display(),
-                exact.display()
+                exact.display(),
+                keys.display()
             ),
         )
         .expect("cfg");
@@ -284,6 +287,8 @@ fn pattern_files_run(program: &'static [&'static str], tag: &str) -> Vec<String>
             ("127.0.0.1", "/extra/z"),
             ("127.0.0.1", "/hidden"),
             ("127.0.0.1", "/ping"),
+            ("127.0.0.1", "/m2"),
+            ("127.0.0.1", "/v1"),
             ("127.0.0.1", "/other"),
             ("198.51.100.10", "/api/x"),
         ]
@@ -300,7 +305,7 @@ fn pattern_files_run(program: &'static [&'static str], tag: &str) -> Vec<String>
 fn acl_pattern_files_match_haproxy_needs_root() {
     let theirs = pattern_files_run(&["haproxy", "-db"], "pfa");
     assert!(
-        theirs[0].contains(" 200 ") && theirs[6].contains(" 403 "),
+        theirs[0].contains(" 200 ") && theirs[8].contains(" 403 "),
         "haproxy: {theirs:#?}"
     );
     let ours = pattern_files_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "pfp");

@@ -252,7 +252,7 @@ pub(super) fn server(
 }
 
 /// `set weight <b>/<s> <w>[%]` and `set server <b>/<s> weight <w>[%]`.
-fn set_weight(pool: &Pool, i: usize, arg: Option<&str>) -> String {
+fn set_weight(pool: &Arc<Pool>, i: usize, arg: Option<&str>) -> String {
     let Some(arg) = arg.filter(|a| !a.is_empty()) else {
         return "Require <weight> or <weight%>.\n".into();
     };

@@ -37,6 +37,22 @@ impl Counters {
         now
     }
 
+    /// A session starts if fewer than `limit` are open (0: no limit); how
+    /// many are open with it. Checked and counted in one step, so two
+    /// threads cannot both take the last slot.
+    pub fn open_below(&self, limit: u64) -> Option<u64> {
+        let before = self
+            .cur
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                (limit == 0 || c < limit).then_some(c + 1)
+            })
+            .ok()?;
+        let now = before + 1;
+        self.max.fetch_max(now, Ordering::Relaxed);
+        self.tot.fetch_add(1, Ordering::Relaxed);
+        Some(now)
+    }
+
     /// It ends.
     pub fn close(&self) {
         let _ = self

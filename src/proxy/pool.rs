@@ -266,7 +266,7 @@ impl Pool {
 
     /// Sets server `index`'s admin bits ([`MAINT`], [`DRAIN`]) and tells the
     /// balancer; false when the state did not change.
-    pub(super) fn set_admin(&self, index: usize, bits: u8) -> bool {
+    pub(super) fn set_admin(self: &Arc<Self>, index: usize, bits: u8) -> bool {
         let Some(m) = self.members.get(index) else {
             return false;
         };
@@ -286,6 +286,9 @@ impl Pool {
             self.sync(&mut b, index);
         }
         self.announce_admin(index, was, bits);
+        if bits & MAINT == 0 {
+            self.offer(index);
+        }
         true
     }
 
@@ -305,12 +308,22 @@ impl Pool {
     }
 
     /// `set weight`: the balancer checks the range and static algorithms.
-    pub(super) fn set_weight(&self, index: usize, weight: u32) -> Result<(), ChangeError> {
-        let mut b = self
-            .balancer
-            .lock()
-            .map_err(|_| ChangeError::NoSuchServer)?;
-        b.set_weight(ServerId(index), weight)
+    pub(super) fn set_weight(
+        self: &Arc<Self>,
+        index: usize,
+        weight: u32,
+    ) -> Result<(), ChangeError> {
+        {
+            let mut b = self
+                .balancer
+                .lock()
+                .map_err(|_| ChangeError::NoSuchServer)?;
+            b.set_weight(ServerId(index), weight)?;
+        }
+        if weight > 0 {
+            self.offer(index);
+        }
+        Ok(())
     }
 
     /// Tells the balancer whether server `i` may be picked (UP and neither
@@ -330,6 +343,35 @@ impl Pool {
 
     fn lease(self: &Arc<Self>, id: ServerId, addr: SocketAddr, balanced: bool) -> Lease {
         self.lease_under(id, addr, balanced, self.limit_of(id.0))
+    }
+
+    /// A slot on server `index` below `limit` (0: none) for a queued
+    /// request, checked and counted at once; None when it is full.
+    fn grant(self: &Arc<Self>, index: usize, addr: SocketAddr, limit: u32) -> Option<Lease> {
+        self.members[index].counters.open_below(u64::from(limit))?;
+        let _ = self.counters.open();
+        Some(Lease {
+            pool: Arc::clone(self),
+            id: ServerId(index),
+            addr,
+            balanced: false,
+            over: false,
+            counted: true,
+            redispatched: false,
+        })
+    }
+
+    /// Whether the balancer may pick server `index` now: UP, no admin
+    /// state, some weight, and not a backup while an active server may.
+    fn pickable(&self, index: usize) -> bool {
+        let backup = |i: usize| self.members[i].backup;
+        self.balanced(index)
+            && (!backup(index) || !(0..self.members.len()).any(|i| !backup(i) && self.balanced(i)))
+    }
+
+    /// Whether any server may be picked.
+    fn any_pickable(&self) -> bool {
+        (0..self.members.len()).any(|i| self.balanced(i))
     }
 
     /// A lease on server `id` counted against `limit` (0: none).
@@ -470,6 +512,9 @@ impl Pool {
                             pool.sync(&mut b, i);
                         }
                         pool.announce(i, up, Some(&outcome.describe()));
+                        if up {
+                            pool.offer(i);
+                        }
                     }
                     tokio::time::sleep(health.next_interval(&hc)).await;
                 }
@@ -522,7 +567,7 @@ impl Drop for Lease {
     fn drop(&mut self) {
         // The limit as haproxy's dequeue computes it: the backend's sessions
         // still count this one, the server's no longer do.
-        let limit = (self.pool.limited && !self.over).then(|| self.pool.limit_of(self.id.0));
+        let limit = (self.pool.limited && self.counted).then(|| self.pool.limit_of(self.id.0));
         if self.counted {
             self.pool.members[self.id.0].counters.close();
             self.pool.counters.close();

@@ -33,7 +33,7 @@ const PREDEFINED_ACLS: &[&str] = &[
 ];
 
 /// Flags that take a value in an ACL.
-const ACL_VALUED_FLAGS: &[&str] = &["-f", "-m", "-M", "-u"];
+const ACL_VALUED_FLAGS: &[&str] = &["-f", "-m", "-u"];
 
 /// Parses `fetch [flags] [--] patterns` (words after the ACL name).
 /// `lua` tells whether Lua scripts are loaded (they register `lua.*` fetches).
@@ -66,6 +66,7 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
         patterns: Vec::new(),
     };
     let mut from_files = Vec::new();
+    let mut maps = false;
     let mut i = 1;
     while let Some(w) = words.get(i) {
         if !w.starts_with('-') || w == "-" {
@@ -78,6 +79,11 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
         match w.as_str() {
             "-i" => acl.ignore_case = true,
             "-n" => acl.other_flags.push(w.clone()),
+            // The files after it are maps: their keys are the patterns.
+            "-M" => {
+                maps = true;
+                acl.other_flags.push(w.clone());
+            }
             f if ACL_VALUED_FLAGS.contains(&f) => {
                 let v = words
                     .get(i + 1)
@@ -86,7 +92,14 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
                     "-m" => acl.match_method = Some(v.clone()),
                     "-f" => {
                         // Read now, as haproxy does (before any chroot).
-                        from_files.extend(read_pattern_file(v)?);
+                        let lines = read_pattern_file(v)?;
+                        from_files.extend(lines.into_iter().map(|l| {
+                            if maps {
+                                l.split([' ', '\t']).next().unwrap_or("").to_string()
+                            } else {
+                                l
+                            }
+                        }));
                         acl.pattern_files.push(v.clone());
                     }
                     _ => {
@@ -108,14 +121,15 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
 }
 
 /// The patterns of a pattern file (`-f`) as haproxy reads them: one per
-/// line, leading blanks dropped, the rest of the line kept whole; empty
-/// lines and lines starting with `#` skipped.
+/// line, leading blanks dropped, the rest of the line kept up to a CR or
+/// NUL; empty lines and lines starting with `#` skipped.
 pub fn read_pattern_file(path: &str) -> Result<Vec<String>, String> {
     let text = std::fs::read(path).map_err(|_| format!("failed to open pattern file <{path}>."))?;
     Ok(String::from_utf8_lossy(&text)
         .split('\n')
         .filter(|l| !l.starts_with('#'))
-        .map(|l| l.trim_start_matches([' ', '\t']).trim_end_matches('\r'))
+        .map(|l| l.trim_start_matches([' ', '\t']))
+        .map(|l| l.split(['\r', '\0']).next().unwrap_or(""))
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect())

@@ -6,7 +6,7 @@
 //! first. The counts are the statistics' `qcur`/`qmax`, the places the
 //! log's `%sq`/`%bq`.
 
-use super::{Lease, Pool, ServerId};
+use super::{Lease, Pool};
 use crate::proxy::balance::RequestView;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -132,23 +132,32 @@ impl Queues {
         let Ok(mut q) = self.inner.lock() else {
             return;
         };
-        if let Some(e) = Self::first_for(&mut q, server) {
+        if let Some(e) = Self::first_for(&mut q, server, true) {
             e.woken = true;
             e.wake.notify_one();
         }
     }
 
-    /// A slot freed on server `server` goes straight to the first waiter
-    /// that may use it, with the lease `grant` makes for it (counted then).
-    /// False when nobody waits for it.
-    pub(super) fn hand_over(&self, server: usize, grant: impl FnOnce() -> Lease) -> bool {
+    /// A slot on server `server` goes straight to the first waiter that
+    /// may use it (the backend's waiters only when `balanced`: the balancer
+    /// may pick that server), with the lease `grant` makes for it, counted
+    /// then. False when nobody waits for it or the slot is gone.
+    pub(super) fn hand_over(
+        &self,
+        server: usize,
+        balanced: bool,
+        grant: impl FnOnce() -> Option<Lease>,
+    ) -> bool {
         let Ok(mut q) = self.inner.lock() else {
             return false;
         };
-        let Some(e) = Self::first_for(&mut q, server) else {
+        let Some(e) = Self::first_for(&mut q, server, balanced) else {
             return false;
         };
-        e.grant = Some(grant());
+        let Some(lease) = grant() else {
+            return false;
+        };
+        e.grant = Some(lease);
         e.woken = true;
         e.left = true;
         e.wake.notify_one();
@@ -158,12 +167,13 @@ impl Queues {
         true
     }
 
-    /// The first waiter not told yet that server `server` may serve.
-    fn first_for(q: &mut Inner, server: usize) -> Option<&mut Entry> {
+    /// The first waiter not told yet that server `server` may serve (a
+    /// waiter of the backend's queue only when `balanced`).
+    fn first_for(q: &mut Inner, server: usize, balanced: bool) -> Option<&mut Entry> {
         let backend = Self::backend(q);
         q.waiting
             .iter_mut()
-            .find(|e| !e.woken && !e.left && (e.queue == server || e.queue == backend))
+            .find(|e| !e.woken && !e.left && (e.queue == server || balanced && e.queue == backend))
     }
 }
 
@@ -248,7 +258,7 @@ impl Drop for Ticket<'_> {
         if gone.woken
             && !self.served
             && gone.grant.is_none()
-            && let Some(e) = Queues::first_for(&mut q, self.queue)
+            && let Some(e) = Queues::first_for(&mut q, self.queue, true)
         {
             e.woken = true;
             e.wake.notify_one();
@@ -278,8 +288,9 @@ impl Pool {
         let mut ticket: Option<Ticket<'_>> = None;
         let mut redispatched = false;
         // A newcomer does not overtake the backend's queue (persistence
-        // aside); told to try again, a waiter may balance.
-        let mut balance = !(self.fifo && self.queued_ahead());
+        // aside) while a server may take it; told to try again, a waiter
+        // may balance.
+        let mut balance = !(self.fifo && self.queued_ahead() && self.any_pickable());
         loop {
             let mut next = || {
                 if redispatched {
@@ -310,7 +321,18 @@ impl Pool {
                     }
                     return Taken::QueueFull(self.refusal(i));
                 }
+                // A slot freed between the attempt and joining found
+                // nobody to hand it to: offered again, in queue order,
+                // under the limits as they were (joining raises a
+                // `minconn` limit, which haproxy acts on at a release only).
+                let limits: Vec<u32> = (0..self.members.len()).map(|i| self.limit_of(i)).collect();
                 ticket = Some(self.queues.join(queue.server));
+                for (i, limit) in limits.into_iter().enumerate() {
+                    let busy = self.members[i].counters.current();
+                    if self.usable(i) && (limit == 0 || busy < u64::from(limit)) {
+                        self.hand_over(i, limit);
+                    }
+                }
             }
             let Some(t) = ticket.as_ref() else { continue };
             match tokio::time::timeout_at(deadline, t.wait()).await {
@@ -339,11 +361,20 @@ impl Pool {
             self.queues.freed(index);
             return;
         };
+        let balanced = self.pickable(index);
         while limit == 0 || m.counters.current() < u64::from(limit) {
-            let grant = || self.lease_under(ServerId(index), addr, false, limit);
-            if !self.queues.hand_over(index, grant) {
+            let grant = || self.grant(index, addr, limit);
+            if !self.queues.hand_over(index, balanced, grant) {
                 break;
             }
+        }
+    }
+
+    /// Server `index` may have room now (it came up, left maintenance or a
+    /// drain, got weight): the first requests queued for it get it.
+    pub(super) fn offer(self: &Arc<Self>, index: usize) {
+        if self.limited && self.queues.total() > 0 {
+            self.hand_over(index, self.limit_of(index));
         }
     }
 
@@ -511,5 +542,37 @@ mod tests {
         let (server, place) = waiter.await.expect("waiter");
         assert_eq!(server, 0);
         assert_eq!(place.server + place.backend, 1);
+    }
+
+    #[tokio::test]
+    async fn a_server_leaving_maintenance_takes_the_queue() {
+        let p = pool(
+            "defaults\n  mode http\nbackend be\n  server s1 127.0.0.1:8001 maxconn 1\n  server s2 127.0.0.1:8002 maxconn 1\n",
+        );
+        assert!(p.set_admin(1, super::super::MAINT));
+        let first = match p.take(|_| p.pick(&RequestView::default())).await {
+            Taken::Lease(l, _) => l,
+            _ => panic!("s1 is free"),
+        };
+        let waiter = {
+            let p = Arc::clone(&p);
+            tokio::spawn(async move {
+                match p.take(|_| p.pick(&RequestView::default())).await {
+                    Taken::Lease(l, _) => l.id.0,
+                    _ => panic!("served"),
+                }
+            })
+        };
+        while p.queues.total() == 0 {
+            tokio::task::yield_now().await;
+        }
+        // s1 stays busy: s2 coming back is what serves the waiter.
+        assert!(p.set_admin(1, 0));
+        let served = tokio::time::timeout(std::time::Duration::from_secs(1), waiter)
+            .await
+            .expect("served without s1 freeing")
+            .expect("waiter");
+        assert_eq!(served, 1);
+        drop(first);
     }
 }
