@@ -311,3 +311,104 @@ fn acl_pattern_files_match_haproxy_needs_root() {
     let ours = pattern_files_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "pfp");
     assert_eq!(ours, theirs);
 }
+
+const REWRITE: u16 = 18435;
+
+/// The rewrites of haproxy 2.6 and `_reg` ACLs (`MODERN`), and legacy 1.4/1.5 lines that
+/// Pharos maps onto them (`LEGACY`, which haproxy 2.6 refuses): the same
+/// request must reach the backend and the same answer the client.
+const MODERN: &str = r"  http-request return status 200 content-type text/plain string reg if { path_reg ^/re/[0-9]+$ } || { hdr_reg(x-r) -i ^ab }
+  http-request replace-header X-A ab(c) Z\1
+  http-request replace-value X-L ^b(.)$ B\1
+  http-request replace-value X-M ^b(.)$ B\1
+  http-request replace-header Host ^(.*)\.old\.example$ \1.new.example
+  http-request del-header X-Debug -m beg
+  http-request del-header ^x-tr -m reg
+  http-request replace-uri ^/old/(.*) /new/\1
+  http-request replace-path ^/q/(.*)$ /r/\1
+  http-response replace-header X-Server ^s(.*)$ srv-\1
+";
+const LEGACY: &str = r"  reqirep ^Host:\ (.*)\.old\.example$ Host:\ \1.new.example
+  reqrep ^GET\ /old/(.*) GET\ /new/\1
+  reqidel ^X-Debug
+  reqdel ^X-Trace:
+  rspirep ^X-Server:\ s(.*)$ X-Server:\ srv-\1
+";
+
+/// What the client got and what the backend received, for `rules`.
+fn rewrite_run(
+    program: &'static [&'static str],
+    tag: &str,
+    rules: &'static str,
+) -> (Vec<String>, Vec<String>) {
+    in_fresh_netns(tag, move |dir| {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let port = backend(Arc::clone(&seen));
+        let conf = dir.join("r.cfg");
+        std::fs::write(
+            &conf,
+            format!(
+                "defaults\n  mode http\n  timeout connect 1s\n  timeout client 3s\n  timeout server 3s\nfrontend rw\n  bind 127.0.0.1:{REWRITE}\n{rules}  default_backend be\nbackend be\n  server s1 127.0.0.1:{port}\n"
+            ),
+        )
+        .expect("cfg");
+        let mut proxy = start(program, &conf, REWRITE);
+        let ask = |target: &str, extra: &str| {
+            let req = format!(
+                "GET {target} HTTP/1.1\r\nHost: www.old.example\r\n{extra}Connection: close\r\n\r\n"
+            );
+            tcp("127.0.0.1", "127.0.0.1", REWRITE, &req)
+        };
+        let answers = vec![
+            ask(
+                "/old/a?x=1",
+                "X-A: xxabcyy\r\nX-L: a1, b2,c3\r\nX-M: x ,  b7  , y\r\nX-Debug-1: a\r\nx-debug: b\r\nX-Trace: t\r\nX-Keep: k\r\n",
+            ),
+            ask("/q/z?k=v", "X-A: none\r\n"),
+            ask("/re/123", ""),
+            ask("/re/abc", "X-R: ABc\r\n"),
+            ask("/re/abc", "X-R: cab\r\n"),
+        ];
+        let _ = proxy.kill();
+        let _ = proxy.wait();
+        let requests = seen.lock().expect("seen").clone();
+        (answers, requests)
+    })
+}
+
+#[test]
+fn header_and_target_rewrites_match_haproxy_needs_root() {
+    let theirs = rewrite_run(&["haproxy", "-db"], "rwa", MODERN);
+    assert_eq!(theirs.1.len(), 3, "haproxy answers two itself: {theirs:#?}");
+    assert!(
+        theirs.1[0].starts_with("GET /new/a?x=1 "),
+        "haproxy rewrote the target: {theirs:#?}"
+    );
+    let ours = rewrite_run(
+        &[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"],
+        "rwp",
+        MODERN,
+    );
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn legacy_rewrites_do_what_their_modern_forms_do_in_haproxy_needs_root() {
+    const MODERN_OF_LEGACY: &str = r"  http-request replace-header Host ^(.*)\.old\.example$ \1.new.example
+  http-request replace-uri ^/old/(.*) /new/\1
+  http-request del-header X-Debug -m beg
+  http-request del-header X-Trace
+  http-response replace-header X-Server ^s(.*)$ srv-\1
+";
+    let theirs = rewrite_run(&["haproxy", "-db"], "lga", MODERN_OF_LEGACY);
+    assert!(
+        theirs.1[0].contains("host: www.new.example"),
+        "haproxy: {theirs:#?}"
+    );
+    let ours = rewrite_run(
+        &[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"],
+        "lgp",
+        LEGACY,
+    );
+    assert_eq!(ours, theirs);
+}

@@ -102,6 +102,8 @@ enum Method {
     Len,
     Ip,
     Found,
+    /// A regular expression.
+    Reg,
     Unsupported,
 }
 
@@ -116,6 +118,7 @@ fn method_named(s: &str) -> Method {
         "len" => Method::Len,
         "ip" => Method::Ip,
         "found" => Method::Found,
+        "reg" => Method::Reg,
         _ => Method::Unsupported,
     }
 }
@@ -132,7 +135,7 @@ pub fn matches(acl: &Acl, ctx: &Ctx<'_>) -> bool {
     };
     // `path_beg` = fetch `path` with match `beg`.
     let (base, mut method) = match name.rsplit_once('_') {
-        Some((b, suffix)) if method_named(suffix) != Method::Unsupported || suffix == "reg" => {
+        Some((b, suffix)) if method_named(suffix) != Method::Unsupported => {
             (b, method_named(suffix))
         }
         _ => (name, Method::Str),
@@ -201,6 +204,10 @@ fn compare(method: Method, value: &[u8], pattern: &[u8], icase: bool) -> bool {
                 None => p.parse::<IpAddr>().is_ok_and(|a| a == ip),
             }
         }
+        Method::Reg => std::str::from_utf8(pattern)
+            .ok()
+            .and_then(|p| super::rewrite::compiled(p, icase))
+            .is_some_and(|re| re.is_match(value)),
         Method::Found | Method::Unsupported => false,
     }
 }

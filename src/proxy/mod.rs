@@ -17,6 +17,7 @@ pub mod log;
 mod logging;
 mod maps;
 mod pool;
+mod rewrite;
 pub mod rules;
 pub mod run;
 pub mod sample;

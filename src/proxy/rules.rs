@@ -1,8 +1,9 @@
 //! `http-request` / `http-response` rules, sans-IO, first cut: `allow`,
 //! `deny [deny_status N]`, `auth [realm R]`, `redirect location|prefix
 //! [code N] [drop-query]`, `return [status N] [content-type T] [string S]
-//! [hdr N V]…`, `set-header`, `add-header`, `del-header`, and on responses
-//! `set-status`. Header values and redirect targets are log-format
+//! [hdr N V]…`, `set-header`, `add-header`, `del-header [-m …]`,
+//! `replace-header`, `replace-value`, `replace-uri`, `replace-path` and
+//! the legacy line rewrites (`rewrite`). Header values and redirect targets are log-format
 //! strings: their `%[…]` sample expressions are evaluated (`sample`). The
 //! replies are haproxy 2.6's
 //! bytes (observed: custom headers first, then content-length and
@@ -11,8 +12,9 @@
 use super::acl;
 use super::errors;
 use super::http1::{HeaderList, RequestHead};
+use super::rewrite;
 use super::sample::{self, Addrs, Ctx};
-use crate::model::haproxy::{Acl, HttpAction, HttpRule, NameMatch};
+use crate::model::haproxy::{Acl, HttpAction, HttpRule};
 use std::borrow::Cow;
 
 /// What the request rules decided.
@@ -123,6 +125,17 @@ pub fn on_request(
                     local: true,
                 };
             }
+            HttpAction::ReplaceLine {
+                regex,
+                replace,
+                ignore_case,
+            } => rewrite::replace_lines(Some(head), None, regex, replace, *ignore_case),
+            HttpAction::ReplaceUri { regex, replace }
+            | HttpAction::ReplacePath { regex, replace } => {
+                let path_only = matches!(rule.action, HttpAction::ReplacePath { .. });
+                let replace = sample::expand(replace, &ctx).into_owned();
+                rewrite::replace_target(head, regex, &replace, path_only);
+            }
             other => {
                 let value = value_of(other, &ctx);
                 edit(head.headers_mut(), other, value);
@@ -175,6 +188,15 @@ pub fn on_response(
         if matches!(rule.action, HttpAction::Allow) {
             return;
         }
+        if let HttpAction::ReplaceLine {
+            regex,
+            replace,
+            ignore_case,
+        } = &rule.action
+        {
+            rewrite::replace_lines(None, Some(fields), regex, replace, *ignore_case);
+            continue;
+        }
         let value = value_of(&rule.action, &ctx);
         edit(fields, &rule.action, value);
     }
@@ -186,6 +208,10 @@ fn value_of<'a>(action: &'a HttpAction, ctx: &Ctx<'_>) -> Cow<'a, [u8]> {
     match action {
         HttpAction::SetHeader { value, .. } | HttpAction::AddHeader { value, .. } => {
             sample::expand(value, ctx)
+        }
+        // The replacement is a log-format string too.
+        HttpAction::ReplaceHeader { replace, .. } | HttpAction::ReplaceValue { replace, .. } => {
+            sample::expand(replace, ctx)
         }
         _ => Cow::Borrowed(&[]),
     }
@@ -201,11 +227,15 @@ fn edit(fields: &mut HeaderList, action: &HttpAction, value: Cow<'_, [u8]>) {
         HttpAction::AddHeader { name, .. } => {
             fields.append(name.as_bytes(), &value);
         }
-        HttpAction::DelHeader {
-            name,
-            matching: NameMatch::Str,
-        } => {
-            fields.remove(name);
+        HttpAction::DelHeader { name, matching } => rewrite::del_header(fields, name, *matching),
+        HttpAction::ReplaceHeader { name, regex, .. } => {
+            rewrite::replace_header(fields, name, regex, &value, false);
+        }
+        HttpAction::ReplaceValue { name, regex, .. } => {
+            rewrite::replace_header(fields, name, regex, &value, true);
+        }
+        HttpAction::DelHeaderLine { regex, ignore_case } => {
+            rewrite::del_lines(fields, regex, *ignore_case);
         }
         _ => {}
     }
