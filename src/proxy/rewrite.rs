@@ -134,6 +134,33 @@ pub fn replace_target(head: &mut RequestHead, pattern: &str, replace: &[u8], pat
     }
 }
 
+/// Which part of the target a `set-…` action writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// `set-uri`: all of it.
+    Uri,
+    /// `set-path`: the path, the query kept.
+    Path,
+    /// `set-pathq`: the path and the query.
+    PathQuery,
+    /// `set-query`: what follows `?` (added when missing).
+    Query,
+}
+
+/// `set-uri`/`set-path`/`set-pathq`/`set-query`: `value` becomes that
+/// part of the target.
+pub fn set_target(head: &mut RequestHead, part: Part, value: &[u8]) {
+    let uri = head.uri().to_vec();
+    let q = uri.iter().position(|&b| b == b'?');
+    let path_end = q.unwrap_or(uri.len());
+    let target = match part {
+        Part::Uri | Part::PathQuery => value.to_vec(),
+        Part::Path => [value, &uri[path_end..]].concat(),
+        Part::Query => [&uri[..path_end], b"?", value].concat(),
+    };
+    head.set_uri(&target);
+}
+
 /// `del-header NAME -m METHOD`: removes the fields whose name matches.
 pub fn del_header(fields: &mut HeaderList, name: &str, matching: NameMatch) {
     if matching == NameMatch::Str {
@@ -179,7 +206,8 @@ fn line_of(name: &[u8], value: &[u8]) -> Vec<u8> {
 
 /// Legacy `reqrep`/`rsprep` on whole lines: every header line matching
 /// `pattern` is replaced (a line left without a `:` is dropped); on a
-/// request, the request line too, whose new target is kept.
+/// request, the request line too, whose new method and target are kept
+/// (the version stays).
 pub fn replace_lines(
     head: Option<&mut RequestHead>,
     fields: Option<&mut HeaderList>,
@@ -199,9 +227,13 @@ pub fn replace_lines(
             line.extend_from_slice(&head.version.text());
             if let Some(caps) = re.captures(&line) {
                 let new = substitute(replace.as_bytes(), &caps);
-                if let Some(target) = new.split(|&b| b == b' ').nth(1) {
-                    let target = target.to_vec();
-                    head.set_uri(&target);
+                let mut words = new.split(|&b| b == b' ');
+                if let (Some(method), Some(target)) = (words.next(), words.next())
+                    && !method.is_empty()
+                    && !target.is_empty()
+                {
+                    head.set_method(method);
+                    head.set_uri(target);
                 }
             }
             head.headers_mut()

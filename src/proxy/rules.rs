@@ -2,8 +2,9 @@
 //! `deny [deny_status N]`, `auth [realm R]`, `redirect location|prefix
 //! [code N] [drop-query]`, `return [status N] [content-type T] [string S]
 //! [hdr N V]…`, `set-header`, `add-header`, `del-header [-m …]`,
-//! `replace-header`, `replace-value`, `replace-uri`, `replace-path` and
-//! the legacy line rewrites (`rewrite`). Header values and redirect targets are log-format
+//! `replace-header`, `replace-value`, `replace-uri`, `replace-path`,
+//! `set-uri`/`set-path`/`set-pathq`/`set-query`/`set-method` and the
+//! legacy line rewrites (`rewrite`). Header values and redirect targets are log-format
 //! strings: their `%[…]` sample expressions are evaluated (`sample`). The
 //! replies are haproxy 2.6's
 //! bytes (observed: custom headers first, then content-length and
@@ -130,6 +131,23 @@ pub fn on_request(
                 replace,
                 ignore_case,
             } => rewrite::replace_lines(Some(head), None, regex, replace, *ignore_case),
+            HttpAction::SetUri { format }
+            | HttpAction::SetPath { format }
+            | HttpAction::SetPathq { format }
+            | HttpAction::SetQuery { format } => {
+                let part = match rule.action {
+                    HttpAction::SetUri { .. } => rewrite::Part::Uri,
+                    HttpAction::SetPath { .. } => rewrite::Part::Path,
+                    HttpAction::SetPathq { .. } => rewrite::Part::PathQuery,
+                    _ => rewrite::Part::Query,
+                };
+                let value = sample::expand(format, &ctx).into_owned();
+                rewrite::set_target(head, part, &value);
+            }
+            HttpAction::SetMethod { format } => {
+                let value = sample::expand(format, &ctx).into_owned();
+                head.set_method(&value);
+            }
             HttpAction::ReplaceUri { regex, replace }
             | HttpAction::ReplacePath { regex, replace } => {
                 let path_only = matches!(rule.action, HttpAction::ReplacePath { .. });

@@ -205,6 +205,11 @@ impl RequestHead {
         self.uri = self.headers.push_bytes(uri);
     }
 
+    /// Replaces the method (`http-request set-method`).
+    pub fn set_method(&mut self, method: &[u8]) {
+        self.method = self.headers.push_bytes(method);
+    }
+
     /// The fields, in order, as haproxy keeps them (merged duplicates and the
     /// Content-Length of a chunked request are gone, Connection is cleaned).
     pub fn headers(&self) -> &HeaderList {
