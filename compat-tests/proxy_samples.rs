@@ -321,6 +321,9 @@ const REWRITE: u16 = 18435;
 /// Pharos maps onto them (`LEGACY`, which haproxy 2.6 refuses): the same
 /// request must reach the backend and the same answer the client.
 const MODERN: &str = r"  http-request return status 200 content-type text/plain string reg if { path_reg ^/re/[0-9]+$ } || { hdr_reg(x-r) -i ^ab }
+  http-request redirect scheme https code 301 if { path_beg /rs/a }
+  http-request redirect scheme https drop-query append-slash if { path_beg /rs/b }
+  http-request redirect prefix /pre drop-query append-slash if { path_beg /rp }
   http-request replace-header X-A ab(c) Z\1
   http-request replace-value X-L ^b(.)$ B\1
   http-request replace-value X-M ^b(.)$ B\1
@@ -383,6 +386,9 @@ fn rewrite_run(
             ask("/set/u?k=1", ""),
             ask("/set/pq?k=1", ""),
             ask("/set/m", ""),
+            ask("/rs/a/x?q=1", ""),
+            ask("/rs/b?q=1", ""),
+            ask("/rp/z?q", ""),
         ];
         let _ = proxy.kill();
         let _ = proxy.wait();
@@ -394,7 +400,11 @@ fn rewrite_run(
 #[test]
 fn header_and_target_rewrites_match_haproxy_needs_root() {
     let theirs = rewrite_run(&["haproxy", "-db"], "rwa", MODERN);
-    assert_eq!(theirs.1.len(), 9, "haproxy answers two itself: {theirs:#?}");
+    assert_eq!(
+        theirs.1.len(),
+        9,
+        "haproxy answers five itself: {theirs:#?}"
+    );
     assert!(
         theirs.1[0].starts_with("GET /new/a?x=1 "),
         "haproxy rewrote the target: {theirs:#?}"

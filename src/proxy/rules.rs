@@ -65,18 +65,23 @@ pub fn on_request(
             }
             HttpAction::Redirect(r) => {
                 let to = sample::expand(&r.to, &ctx);
+                // `prefix` and `scheme` keep the request's target (its
+                // query unless `drop-query`; a `/` added by `append-slash`).
+                let mut path = head.uri().to_vec();
+                if r.drop_query {
+                    path.truncate(path.iter().position(|&b| b == b'?').unwrap_or(path.len()));
+                }
+                if r.append_slash && path.last() != Some(&b'/') {
+                    path.push(b'/');
+                }
                 let target = match r.kind.as_str() {
                     "prefix" => {
-                        let uri = head.uri();
-                        let uri = if r.drop_query {
-                            uri.split(|&b| b == b'?').next().unwrap_or(uri)
-                        } else {
-                            uri
-                        };
                         let keep = to.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
-                        let mut t = to[..keep].to_vec();
-                        t.extend_from_slice(uri);
-                        t
+                        [&to[..keep], &path[..]].concat()
+                    }
+                    "scheme" => {
+                        let host = head.headers().get("host").unwrap_or_default();
+                        [&to[..], b"://", host, &path[..]].concat()
                     }
                     _ => to.into_owned(),
                 };
