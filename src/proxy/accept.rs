@@ -320,8 +320,39 @@ async fn accept_loop(door: Door, service: Service, gate: Arc<Gate>, drain: Arc<D
     }
 }
 
+/// `tcp-request connection`: whether the frontend keeps `conn`. A refused
+/// connection is reset, as haproxy does, and counted in `dcon`.
+fn admitted(conn: &Conn, service: &Service) -> bool {
+    let (rules, counters) = match service {
+        Service::Tcp(s) => (&s.tcp_rules, &s.counters),
+        Service::Http(s) => (&s.tcp_rules, &s.counters),
+    };
+    if !rules.on_connections() {
+        return true;
+    }
+    let addrs = match conn {
+        Conn::Tcp(c, peer) => Addrs {
+            src: Some(*peer),
+            dst: c.local_addr().ok(),
+            unix: None,
+        },
+        Conn::Unix(_) => Addrs::default(),
+    };
+    if rules.admits(&addrs) {
+        return true;
+    }
+    counters.dcon.fetch_add(1, Ordering::Relaxed);
+    if let Conn::Tcp(c, _) = conn {
+        let _ = socket2::SockRef::from(c).set_linger(Some(Duration::ZERO));
+    }
+    false
+}
+
 /// Serves one connection on the current runtime.
 async fn serve_one(conn: Conn, service: Service, _live: Live) {
+    if !admitted(&conn, &service) {
+        return;
+    }
     let conn = match conn {
         Conn::Tcp(c, peer) => TcpStream::from_std(c).map(|c| Accepted::Tcp(c, peer)),
         Conn::Unix(c) => UnixStream::from_std(c).map(Accepted::Unix),

@@ -25,6 +25,11 @@ pub struct Counters {
     /// Connection retries (`wretr`) and redispatches (`wredis`).
     pub wretr: AtomicU64,
     pub wredis: AtomicU64,
+    /// Requests denied by rules (`dreq`): `http-request deny`,
+    /// `tcp-request content reject`.
+    pub dreq: AtomicU64,
+    /// Connections refused by `tcp-request connection reject` (`dcon`).
+    pub dcon: AtomicU64,
 }
 
 impl Counters {
@@ -51,6 +56,12 @@ impl Counters {
         self.max.fetch_max(now, Ordering::Relaxed);
         self.tot.fetch_add(1, Ordering::Relaxed);
         Some(now)
+    }
+
+    /// A session counted in the total only (`stot`): a request a
+    /// backend's own rules answered, with no server.
+    pub fn passed(&self) {
+        self.tot.fetch_add(1, Ordering::Relaxed);
     }
 
     /// It ends.

@@ -24,5 +24,6 @@ pub mod sample;
 pub mod stats;
 mod statspage;
 mod tcp;
+mod tcprules;
 mod trace;
 mod tunnel;

@@ -17,6 +17,7 @@ use super::logging::Sink;
 use super::pool::{Level, Pool};
 use super::statspage::{Entry, Registry, StatsPage};
 use super::tcp::TcpService;
+use super::tcprules::TcpRules;
 use super::trace::FrontLog;
 use crate::daemon::syslog::Severity;
 use crate::model::common::Family;
@@ -74,6 +75,7 @@ fn http_service(front: &Proxy, back: &Proxy, pool: Arc<Pool>, limits: Limits) ->
             .clone()
             .or_else(|| back.options.originalto.clone()),
         unix: UnixIds::of_proxy(front),
+        tcp_rules: TcpRules::of(front),
         request_timeout: t(|p| p.timeouts.http_request),
         keep_alive_timeout: t(|p| p.timeouts.http_keep_alive),
         client_timeout: front.timeouts.client.map(|d| d.to_std()),
@@ -252,6 +254,7 @@ pub fn bind(
                     counters,
                     log: FrontLog::for_proxy(cfg, p),
                     unix: UnixIds::of_proxy(p),
+                    tcp_rules: TcpRules::of(p),
                 }))
             }
         };

@@ -404,6 +404,8 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
             },
             status: "OPEN".into(),
             http: c.http(),
+            dreq: c.dreq.load(std::sync::atomic::Ordering::Relaxed),
+            dcon: c.dcon.load(std::sync::atomic::Ordering::Relaxed),
             ..FrontendStats::default()
         }
     });
@@ -494,6 +496,7 @@ fn proxy(e: &Entry, iid: u32) -> ProxyStats {
             eresp,
             wretr,
             wredis,
+            dreq: pool.counters.dreq.load(Ordering::Relaxed),
             ..BackendStats::default()
         });
     }

@@ -5,12 +5,15 @@
 use super::balance::RequestView;
 use super::counters::{Counters, Session};
 use super::listener::UnixIds;
+use super::log::{Cause, Stage};
 use super::pool::Pool;
 use super::sample::Addrs;
+use super::tcprules::TcpRules;
 use super::trace::{Active, FrontLog, Origin, Trace};
 use super::tunnel;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -24,6 +27,8 @@ pub(super) struct TcpService {
     pub(super) log: Option<FrontLog>,
     /// The unix listeners' numbers (`unix:N` in the log).
     pub(super) unix: UnixIds,
+    /// `tcp-request connection|content` rules.
+    pub(super) tcp_rules: TcpRules,
 }
 
 /// One client connection (from `addrs`: an IP client's addresses, or the
@@ -45,7 +50,14 @@ pub(super) async fn relay(
         }
         None => Trace::off(),
     };
-    relay_traced(client, addrs.src, &svc, &mut trace).await;
+    if svc.tcp_rules.passes(&addrs) {
+        relay_traced(client, addrs.src, &svc, &mut trace).await;
+    } else {
+        // `tcp-request content reject`: closed, logged `PR`.
+        svc.counters.dreq.fetch_add(1, Ordering::Relaxed);
+        trace.end(Cause::Proxy, Stage::Request);
+        tunnel::close_quietly(client).await;
+    }
     if let Some(log) = &svc.log {
         trace.frontend_conns(svc.counters.current());
         trace.backend_conns(&svc.pool);

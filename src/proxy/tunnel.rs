@@ -108,3 +108,19 @@ async fn copy_idle(
         }
     }
 }
+
+/// Closes a client's connection with a FIN, not a reset: what it already
+/// sent is read first (closing a socket with unread bytes resets it).
+pub(super) async fn close_quietly(mut client: impl AsyncRead + AsyncWrite + Unpin) {
+    let mut sink = [0u8; 4096];
+    // What is there already (a few ms for the runtime to see it), not what
+    // a client goes on sending.
+    for _ in 0..16 {
+        let read = tokio::time::timeout(Duration::from_millis(5), client.read(&mut sink));
+        match read.await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => break,
+        }
+    }
+    let _ = client.shutdown().await;
+}

@@ -30,6 +30,7 @@ use super::pool::Pool;
 use super::rules::{self, Verdict};
 use super::sample::{self, Addrs, Ctx, unmapped};
 use super::statspage::StatsPage;
+use super::tcprules::TcpRules;
 use super::trace::{Active, FrontLog, Origin, Trace};
 use super::tunnel;
 use crate::model::Prefix;
@@ -37,6 +38,7 @@ use crate::model::haproxy::{Acl, Condition, ForwardFor, HttpRule, OriginalTo};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
@@ -75,6 +77,8 @@ pub(super) struct HttpService {
     /// The frontend's unix listeners and their numbers (`%ci` = `unix`,
     /// `%cp` = the number, counted over every listener as haproxy does).
     pub unix: UnixIds,
+    /// `tcp-request connection|content` rules.
+    pub tcp_rules: TcpRules,
     /// `timeout http-request` (else `timeout client`) for a request head.
     pub request_timeout: Option<Duration>,
     /// `timeout http-keep-alive` (else the request timeout) between requests.
@@ -275,6 +279,18 @@ async fn stream(
     expired: bool,
 ) -> Next {
     let mut trace = new_trace(svc, &conn.addrs, origin);
+    if !svc.tcp_rules.passes(&conn.addrs) {
+        // `tcp-request content reject`: closed before any request is read,
+        // logged `PR--` with `<BADREQ>`.
+        svc.counters.dreq.fetch_add(1, Ordering::Relaxed);
+        trace.end(Cause::Proxy, Stage::Request);
+        super::tunnel::close_quietly(&mut conn.client).await;
+        if let Some(log) = svc.log.as_deref() {
+            trace.frontend_conns(svc.counters.current());
+            log.done(trace);
+        }
+        return Next::Close;
+    }
     let next = match read_head(conn, svc, &mut trace, first, expired).await {
         Ok((head, len)) => handle(conn, svc, &mut trace, head, len).await,
         Err(next) => next,
@@ -410,7 +426,8 @@ async fn handle(
     let addrs = conn.addrs;
     // Frontend rules, then the stats page, then the backend's rules
     // once it is chosen.
-    if let Some(next) = request_rules(conn, trace, &svc.http_request, &svc.acls, &mut head).await {
+    let rules = (&svc.http_request[..], &svc.acls[..]);
+    if let Some(next) = request_rules(conn, trace, rules, &mut head, &[&svc.counters]).await {
         return next;
     }
     if let Some(page) = svc.stats.as_ref().filter(|p| p.wants(&head)) {
@@ -457,17 +474,25 @@ async fn handle(
 
 /// A frontend's or a backend's `http-request` rules: how the stream ends
 /// when one of them answered (deny, redirect, return, auth…).
+/// The reply counts in `counted` (the frontend's, and the backend's for
+/// its own rules): its status, and `dreq` when it is a refusal.
 async fn request_rules(
     conn: &mut Conn<impl Stream>,
     trace: &mut Trace,
-    rules: &[HttpRule],
-    acls: &[Acl],
+    (rules, acls): (&[HttpRule], &[Acl]),
     head: &mut RequestHead,
+    counted: &[&Counters],
 ) -> Option<Next> {
     let addrs = conn.addrs;
     let Verdict::Reply { bytes, local } = rules::on_request(rules, acls, head, &addrs) else {
         return None;
     };
+    for c in counted {
+        c.response(status_of(&bytes));
+        if !local {
+            c.dreq.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     let cause = if local { Cause::Local } else { Cause::Proxy };
     let keep = head.client_keep_alive();
     Some(answer(conn, trace, closing(bytes, keep), keep, cause).await)

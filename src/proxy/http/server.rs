@@ -15,8 +15,11 @@ pub(super) async fn to_server(
     mut head: RequestHead,
     trace: &mut Trace,
 ) -> Next {
-    if let Some(next) = request_rules(conn, trace, &pool.http_request, &pool.acls, &mut head).await
-    {
+    let rules = (&pool.http_request[..], &pool.acls[..]);
+    let counted = [&*svc.counters, &pool.counters];
+    if let Some(next) = request_rules(conn, trace, rules, &mut head, &counted).await {
+        // The backend counts the stream it answered itself.
+        pool.counters.passed();
         return next;
     }
     let addrs = conn.addrs;

@@ -430,7 +430,15 @@ fn render_var(out: &mut String, v: Var, o: Opts, e: &Entry) {
         Var::Ta => asap(out, e, t.ta()),
         Var::Tt => asap(out, e, t.tt()),
         Var::Tu => asap(out, e, t.tt() - super::ms(t.idle).max(0)),
-        Var::Status => number(out, i64::from(e.status)),
+        // No status yet (the stream ended before any answer): -1.
+        Var::Status => number(
+            out,
+            if e.status == 0 {
+                -1
+            } else {
+                i64::from(e.status)
+            },
+        ),
         Var::BytesOut => asap(out, e, i64::try_from(e.bytes_out).unwrap_or(i64::MAX)),
         Var::BytesIn => counter(out, e.bytes_in, Opts::default()),
         Var::ReqCookie => text(out, e.request_cookie.as_deref(), o),
