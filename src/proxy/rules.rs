@@ -154,7 +154,8 @@ pub fn on_request(
                 head.set_method(&value);
             }
             HttpAction::ReplaceUri { regex, replace }
-            | HttpAction::ReplacePath { regex, replace } => {
+            | HttpAction::ReplacePath { regex, replace }
+            | HttpAction::ReplacePathq { regex, replace } => {
                 let path_only = matches!(rule.action, HttpAction::ReplacePath { .. });
                 let replace = sample::expand(replace, &ctx).into_owned();
                 rewrite::replace_target(head, regex, &replace, path_only);

@@ -116,6 +116,12 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
     }
     // The files' patterns come after the line's own.
     acl.patterns = words.get(i..).unwrap_or(&[]).to_vec();
+    let keyword = fetch.split(['(', ',']).next().unwrap_or(fetch);
+    if keyword.ends_with("_reg") || acl.match_method.as_deref() == Some("reg") {
+        for p in &acl.patterns {
+            super::actions::check_regex(p).map_err(|e| format!("{e}."))?;
+        }
+    }
     acl.patterns.extend(from_files);
     Ok(acl)
 }

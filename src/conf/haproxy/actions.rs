@@ -111,6 +111,31 @@ pub fn action_len(words: &[String]) -> usize {
     }
 }
 
+/// A regular expression as haproxy checks it while parsing; the error is
+/// worded as 2.6's (Pharos's engine names the fault in its own words).
+/// Features of PCRE that Pharos's engine lacks (back-references,
+/// look-around) pass: such a rule never matches.
+pub fn check_regex(re: &str) -> Result<(), String> {
+    match regex::Regex::new(re) {
+        Ok(_) => Ok(()),
+        Err(regex::Error::Syntax(msg)) if msg.contains("not supported") => Ok(()),
+        // PCRE's words for the most common fault, at the end of the text.
+        Err(e) if e.to_string().contains("unclosed group") => Err(format!(
+            "regex '{re}' is invalid (error=missing closing parenthesis, erroffset={})",
+            re.len()
+        )),
+        Err(e) => {
+            let why = e.to_string();
+            let why = why
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("error:"))
+                .map_or(why.as_str(), |l| l.trim_start_matches("error:").trim());
+            Err(format!("regex '{re}' is invalid (error={why})"))
+        }
+    }
+}
+
 /// Parses the action part of an `http-request`/`http-response` rule.
 pub fn parse_http_action(words: &[String]) -> Result<HttpAction, String> {
     let name = words.first().map(String::as_str).unwrap_or("");
@@ -179,6 +204,7 @@ pub fn parse_http_action(words: &[String]) -> Result<HttpAction, String> {
                     "beg" => NameMatch::Beg,
                     "end" => NameMatch::End,
                     "sub" => NameMatch::Sub,
+                    // haproxy does not check this one while parsing.
                     "reg" => NameMatch::Reg,
                     "" => return Err("-m flag expects exactly 1 argument".into()),
                     m => return Err(format!("-m with unsupported matching method '{m}'")),
@@ -406,6 +432,15 @@ mod tests {
             })
         ));
         assert!(parse_http_action(&w("nosuch")).is_err());
+        assert_eq!(check_regex(r"^/(a|b)\ x$"), Ok(()));
+        assert_eq!(
+            check_regex("^/(a|b"),
+            Err(
+                "regex '^/(a|b' is invalid (error=missing closing parenthesis, erroffset=6)".into()
+            )
+        );
+        // PCRE look-around: accepted (Pharos's engine lacks it).
+        assert_eq!(check_regex("(?<=a)b"), Ok(()));
         assert!(matches!(
             parse_http_action(&w("set-var(txn.x) str(1)")),
             Ok(HttpAction::Other { .. })

@@ -50,7 +50,19 @@ impl Reader<'_> {
         } else {
             Stage::Request
         };
-        if let Some(Err(e)) = format.map(|f| super::sample::check_format(f, lua, stage)) {
+        // haproxy compiles these while parsing.
+        let regex = match &action {
+            HttpAction::ReplaceHeader { regex, .. }
+            | HttpAction::ReplaceValue { regex, .. }
+            | HttpAction::ReplaceUri { regex, .. }
+            | HttpAction::ReplacePath { regex, .. }
+            | HttpAction::ReplacePathq { regex, .. } => Some(regex.as_str()),
+            _ => None,
+        };
+        let checked = format
+            .map(|f| super::sample::check_format(f, lua, stage))
+            .or_else(|| regex.map(super::actions::check_regex));
+        if let Some(Err(e)) = checked {
             let (name, kind) = self.proxy_name_kind();
             self.abort(
                 line,
