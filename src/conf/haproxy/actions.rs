@@ -111,10 +111,25 @@ pub fn action_len(words: &[String]) -> usize {
     }
 }
 
+/// Why a regular expression that PCRE takes cannot run in Pharos (its
+/// engine has no back-references or look-around); None when it can.
+pub fn regex_unsupported(re: &str) -> Option<String> {
+    match regex::Regex::new(re) {
+        Err(regex::Error::Syntax(msg)) if msg.contains("not supported") => Some(
+            msg.lines()
+                .rev()
+                .find(|l| l.starts_with("error:"))
+                .map_or("unsupported", |l| l.trim_start_matches("error:").trim())
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
 /// A regular expression as haproxy checks it while parsing; the error is
 /// worded as 2.6's (Pharos's engine names the fault in its own words).
 /// Features of PCRE that Pharos's engine lacks (back-references,
-/// look-around) pass: such a rule never matches.
+/// look-around) pass here ([`regex_unsupported`] tells them).
 pub fn check_regex(re: &str) -> Result<(), String> {
     match regex::Regex::new(re) {
         Ok(_) => Ok(()),
@@ -439,8 +454,10 @@ mod tests {
                 "regex '^/(a|b' is invalid (error=missing closing parenthesis, erroffset=6)".into()
             )
         );
-        // PCRE look-around: accepted (Pharos's engine lacks it).
+        // PCRE look-around: accepted (Pharos's engine lacks it), and said.
         assert_eq!(check_regex("(?<=a)b"), Ok(()));
+        assert!(regex_unsupported("(?<=a)b").is_some_and(|w| w.contains("look-around")));
+        assert_eq!(regex_unsupported("^a(b)$"), None);
         assert!(matches!(
             parse_http_action(&w("set-var(txn.x) str(1)")),
             Ok(HttpAction::Other { .. })

@@ -59,6 +59,16 @@ impl Reader<'_> {
             | HttpAction::ReplacePathq { regex, .. } => Some(regex.as_str()),
             _ => None,
         };
+        if let Some(why) = regex.and_then(super::actions::regex_unsupported) {
+            self.warn(
+                &line.loc,
+                line.span,
+                format!(
+                    "regex '{}' cannot run in Pharos ({why}): the '{kw} {act}' rule never matches.",
+                    regex.unwrap_or_default()
+                ),
+            );
+        }
         let checked = format
             .map(|f| super::sample::check_format(f, lua, stage))
             .or_else(|| regex.map(super::actions::check_regex));
