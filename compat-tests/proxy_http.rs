@@ -407,9 +407,9 @@ fn dynamic_use_backend_matches_haproxy_needs_root() {
     assert_eq!(ours, theirs);
 }
 
-/// `use_backend %[req.hdr(host),lower,map_dom(FILE,be_d)]` and a `map_beg`
-/// on the path in a header value: the backends and the header the server
-/// sees come from the map file.
+/// `use_backend %[req.hdr(host),lower,map_dom(FILE,be_d)]`, and `map_beg`,
+/// `map_reg` and `map_regm` on the path in header values: the backends and
+/// the headers the server sees come from the map files.
 fn map_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<String>) {
     in_fresh_netns(tag, move |dir| {
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -422,10 +422,16 @@ fn map_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<Str
         .expect("map");
         let paths = dir.join("paths.map");
         std::fs::write(&paths, "/api v1\n/api/v2 v2\n").expect("map");
-        let (m, p) = (map.display(), paths.display());
+        let regs = dir.join("regs.map");
+        std::fs::write(
+            &regs,
+            "^/api/v[0-9]+/ apiv\n^/api api\n^/u/([a-z]+) user-\\1\n",
+        )
+        .expect("map");
+        let (m, p, r) = (map.display(), paths.display(), regs.display());
         let conf = dir.join("h.cfg");
         let cfg = format!(
-            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend f\n  bind 127.0.0.1:{PORT}\n  http-request set-header X-Api %[path,map_beg({p},none)]\n  use_backend %[req.hdr(host),lower,map_dom({m},be_d)]\n  default_backend be_d\nbackend be_a\n  server s 127.0.0.1:{s}\nbackend be_s\n  http-request return status 200 content-type text/plain string \"shop\"\nbackend be_d\n  http-request return status 200 content-type text/plain string \"default\"\n"
+            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend f\n  bind 127.0.0.1:{PORT}\n  http-request set-header X-Api %[path,map_beg({p},none)]\n  http-request set-header X-Reg %[path,map_reg({r},none)]\n  http-request set-header X-Regm %[path,map_regm({r},none)]\n  use_backend %[req.hdr(host),lower,map_dom({m},be_d)]\n  default_backend be_d\nbackend be_a\n  server s 127.0.0.1:{s}\nbackend be_s\n  http-request return status 200 content-type text/plain string \"shop\"\nbackend be_d\n  http-request return status 200 content-type text/plain string \"default\"\n"
         );
         std::fs::write(&conf, cfg).expect("cfg");
         let req = |host: &str, path: &str| {
@@ -437,6 +443,7 @@ fn map_run(program: &'static [&'static str], tag: &str) -> (Vec<String>, Vec<Str
             req("example.org", "/"),
             req("example.com", "/apix"),
             req("myexample.com", "/"),
+            req("example.com", "/u/bob/x"),
         ];
         let requests: Vec<&str> = requests.iter().map(String::as_str).collect();
         let answers = serve_each(program, &conf, &requests)
@@ -452,7 +459,7 @@ fn map_converters_route_like_haproxy_needs_root() {
     let theirs = map_run(&["haproxy", "-db"], "hmp");
     assert_eq!(
         theirs.0,
-        ["s\n", "shop", "default", "s\n", "default"],
+        ["s\n", "shop", "default", "s\n", "default", "s\n"],
         "haproxy"
     );
     let ours = map_run(&[env!("CARGO_BIN_EXE_pharos"), "haproxy", "-db"], "pmp");

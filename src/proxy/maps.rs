@@ -5,10 +5,13 @@
 //! `map_beg` the longest key the input starts with; `map_ip` the longest
 //! network holding the address; `map_end`, `map_sub` and `map_dom` (whole
 //! dot-separated labels) the first key in the file's order; `map_int` the
-//! number. Regular-expression maps (`map_reg`, `map_regm`) match nothing.
+//! number; `map_reg` the first key (a regular expression) in the file's
+//! order that matches, `map_regm` too with `\N` in the value replaced by
+//! the groups.
 //! Files are read when the configuration is bound (before `chroot`), and
 //! kept for the process's life.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -34,11 +37,29 @@ impl MapFile {
         MapFile { entries }
     }
 
-    /// The value for `input` under the match of converter `name`.
-    pub fn lookup(&self, name: &str, input: &[u8]) -> Option<&[u8]> {
+    /// The value for `input` under the match of converter `name` (built
+    /// for `map_regm`, else the file's).
+    pub fn lookup(&self, name: &str, input: &[u8]) -> Option<Cow<'_, [u8]>> {
         let kind = name
             .strip_prefix("map_")
             .map_or("str", |k| k.split('_').next().unwrap_or("str"));
+        if kind == "reg" || kind == "regm" {
+            let text = std::str::from_utf8(input).ok()?;
+            return self.entries.iter().find_map(|(k, v)| {
+                let re = super::rewrite::compiled(k, false)?;
+                let caps = re.captures(text.as_bytes())?;
+                Some(if kind == "regm" {
+                    Cow::Owned(super::rewrite::substitute(v, &caps))
+                } else {
+                    Cow::Borrowed(v.as_slice())
+                })
+            });
+        }
+        self.lookup_plain(kind, input).map(Cow::Borrowed)
+    }
+
+    /// The matches that need no regular expression.
+    fn lookup_plain(&self, kind: &str, input: &[u8]) -> Option<&[u8]> {
         let text = std::str::from_utf8(input).ok()?;
         let first = |hit: &dyn Fn(&str) -> bool| {
             self.entries
@@ -164,7 +185,7 @@ mod tests {
     fn look(name: &str, input: &str) -> Option<String> {
         let m = MapFile::parse(MAP);
         m.lookup(name, input.as_bytes())
-            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
     /// The answers haproxy 2.6.12 gave for the same file and inputs.
@@ -184,8 +205,14 @@ mod tests {
         assert_eq!(look("map_end", "xfoo"), s("be_foo"));
         assert_eq!(look("map_sub", "xfoo"), s("be_foo"));
         assert_eq!(look("map_str", "EXAMPLE.COM"), none);
+        let re = MapFile::parse("^/api/v[0-9]+/ apiv\n^/api api\n^/u/([a-z]+) user-\\1\n");
+        let reg = |name: &str, a: &str| re.lookup(name, a.as_bytes()).map(|v| v.into_owned());
+        assert_eq!(reg("map_reg", "/api/v2/x"), Some(b"apiv".to_vec()));
+        assert_eq!(reg("map_reg", "/apix"), Some(b"api".to_vec()));
+        assert_eq!(reg("map_regm", "/u/bob/x"), Some(b"user-bob".to_vec()));
+        assert_eq!(reg("map_reg", "/other"), None);
         let ips = MapFile::parse("10.0.0.0/8 be_net\n10.1.0.0/16 be_sub\n");
-        let ip = |a: &str| ips.lookup("map_ip", a.as_bytes()).map(<[u8]>::to_vec);
+        let ip = |a: &str| ips.lookup("map_ip", a.as_bytes()).map(Cow::into_owned);
         assert_eq!(ip("10.1.2.3"), Some(b"be_sub".to_vec()));
         assert_eq!(ip("10.9.2.3"), Some(b"be_net".to_vec()));
         assert_eq!(ip("11.1.2.3"), None);
@@ -203,7 +230,10 @@ mod tests {
         ));
         std::fs::remove_file(&path).expect("rm");
         // Read before the file went away.
-        assert_eq!(get(&p).lookup("map_dom", b"a.example"), Some(&b"b1"[..]));
+        assert_eq!(
+            get(&p).lookup("map_dom", b"a.example").as_deref(),
+            Some(&b"b1"[..])
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -33,7 +33,7 @@ pub(super) fn compiled(pattern: &str, icase: bool) -> Option<Arc<Regex>> {
 
 /// haproxy's `exp_replace`: `replace` with `\0`…`\9` standing for the
 /// groups of `caps`, `\xHH` for a byte and `\c` for `c`.
-fn substitute(replace: &[u8], caps: &Captures<'_>) -> Vec<u8> {
+pub(super) fn substitute(replace: &[u8], caps: &Captures<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(replace.len() + 16);
     let mut i = 0;
     while i < replace.len() {

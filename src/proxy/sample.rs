@@ -307,7 +307,7 @@ fn convert(name: &str, args: &[&str], v: Value) -> Option<Value> {
         m if m.starts_with("map") => {
             let found = super::maps::get(arg(0))
                 .lookup(m, &v.text())
-                .map(<[u8]>::to_vec);
+                .map(std::borrow::Cow::into_owned);
             Value::Str(found.or_else(|| args.get(1).map(|d| d.as_bytes().to_vec()))?)
         }
         _ => return None,
