@@ -342,7 +342,27 @@ impl Pool {
     }
 
     fn lease(self: &Arc<Self>, id: ServerId, addr: SocketAddr, balanced: bool) -> Lease {
-        self.lease_under(id, addr, balanced, self.limit_of(id.0))
+        let m = &self.members[id.0];
+        let limit = u64::from(self.limit_of(id.0));
+        let full = |n: u64| limit > 0 && n > limit;
+        // A full server is not counted (its `stot` stays), except when two
+        // took the last slot at once.
+        let (over, counted) = if full(m.counters.current() + 1) {
+            (true, false)
+        } else {
+            let open = m.counters.open();
+            let _ = self.counters.open();
+            (full(open), true)
+        };
+        Lease {
+            pool: Arc::clone(self),
+            id,
+            addr,
+            balanced,
+            over,
+            counted,
+            redispatched: false,
+        }
     }
 
     /// A slot on server `index` below `limit` (0: none) for a queued
@@ -372,37 +392,6 @@ impl Pool {
     /// Whether any server may be picked.
     fn any_pickable(&self) -> bool {
         (0..self.members.len()).any(|i| self.balanced(i))
-    }
-
-    /// A lease on server `id` counted against `limit` (0: none).
-    fn lease_under(
-        self: &Arc<Self>,
-        id: ServerId,
-        addr: SocketAddr,
-        balanced: bool,
-        limit: u32,
-    ) -> Lease {
-        let m = &self.members[id.0];
-        let limit = u64::from(limit);
-        let full = |n: u64| limit > 0 && n > limit;
-        // A full server is not counted (its `stot` stays), except when two
-        // took the last slot at once.
-        let (over, counted) = if full(m.counters.current() + 1) {
-            (true, false)
-        } else {
-            let open = m.counters.open();
-            let _ = self.counters.open();
-            (full(open), true)
-        };
-        Lease {
-            pool: Arc::clone(self),
-            id,
-            addr,
-            balanced,
-            over,
-            counted,
-            redispatched: false,
-        }
     }
 
     /// Streams in the backend now, those in its queues included (`%bc`).
@@ -439,9 +428,10 @@ impl Pool {
             return 0;
         };
         let min = m.minconn.unwrap_or(max);
+        // The backend's sessions are read only when a `minconn` asks.
         let full = u64::from(self.fullconn.load(Ordering::Relaxed));
-        let sessions = self.beconn();
-        let dynamic = if min >= max || sessions >= full {
+        let sessions = if min < max { self.beconn() } else { full };
+        let dynamic = if sessions >= full {
             max
         } else {
             let share = sessions * u64::from(max) / full;

@@ -328,8 +328,9 @@ impl Pool {
                 let limits: Vec<u32> = (0..self.members.len()).map(|i| self.limit_of(i)).collect();
                 ticket = Some(self.queues.join(queue.server));
                 for (i, limit) in limits.into_iter().enumerate() {
-                    let busy = self.members[i].counters.current();
-                    if self.usable(i) && (limit == 0 || busy < u64::from(limit)) {
+                    // (`hand_over` would wake a waiter for a server that
+                    // cannot serve, to no purpose here.)
+                    if self.usable(i) {
                         self.hand_over(i, limit);
                     }
                 }
@@ -341,13 +342,13 @@ impl Pool {
                     let server = queue.server.map(|i| self.refusal(i));
                     return Taken::QueueTimeout(place, server);
                 }
-                Ok(Some(mut lease)) if !lease.over => {
+                Ok(Some(mut lease)) => {
                     lease.redispatched = redispatched;
                     let place = ticket.map(Ticket::served).unwrap_or_default();
                     return Taken::Lease(lease, place);
                 }
-                // Told to try again (or the slot was gone by then).
-                Ok(_) => balance = true,
+                // Told to try again.
+                Ok(None) => balance = true,
             }
         }
     }
