@@ -11,7 +11,7 @@
 use super::http1::RequestHead;
 use super::sample::{self, Ctx};
 use crate::model::Prefix;
-use crate::model::haproxy::{Acl, AclRef, Condition};
+use crate::model::haproxy::{Acl, AclRef, Condition, NameMatch};
 use std::net::{IpAddr, SocketAddr};
 
 /// What the fetches read (the stats page's view: a request from an
@@ -165,6 +165,27 @@ pub fn matches(acl: &Acl, ctx: &Ctx<'_>) -> bool {
             .iter()
             .any(|p| compare(method, v, p.as_bytes(), acl.ignore_case))
     })
+}
+
+/// Whether header name `name` matches `pattern` under `del-header -m`:
+/// case-insensitive, a regular expression seeing the name in lower case
+/// (haproxy keeps names so).
+pub(super) fn name_matches(matching: NameMatch, name: &[u8], pattern: &str) -> bool {
+    let method = match matching {
+        NameMatch::Str => Method::Str,
+        NameMatch::Beg => Method::Beg,
+        NameMatch::End => Method::End,
+        NameMatch::Sub => Method::Sub,
+        NameMatch::Reg => {
+            return compare(
+                Method::Reg,
+                &name.to_ascii_lowercase(),
+                pattern.as_bytes(),
+                false,
+            );
+        }
+    };
+    compare(method, name, pattern.as_bytes(), true)
 }
 
 fn compare(method: Method, value: &[u8], pattern: &[u8], icase: bool) -> bool {

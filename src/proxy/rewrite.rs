@@ -9,26 +9,29 @@ use super::http1::{HeaderList, RequestHead};
 use crate::model::haproxy::NameMatch;
 use regex::bytes::{Captures, Regex, RegexBuilder};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
-/// Expressions compiled so far, by pattern and case-insensitivity.
-type Compiled = HashMap<(String, bool), Option<Arc<Regex>>>;
+/// Expressions compiled so far, by pattern: case-sensitive, then
+/// case-insensitive. Looked up on every rule that runs, so a hit borrows
+/// the pattern and takes the lock for reading only.
+type Compiled = [HashMap<String, Option<Arc<Regex>>>; 2];
 
 /// `pattern` compiled once (None: not a valid expression; the
 /// configuration check reports those).
 pub(super) fn compiled(pattern: &str, icase: bool) -> Option<Arc<Regex>> {
-    static CACHE: OnceLock<Mutex<Compiled>> = OnceLock::new();
-    let mut cache = CACHE.get_or_init(Mutex::default).lock().ok()?;
-    cache
-        .entry((pattern.to_string(), icase))
-        .or_insert_with(|| {
-            RegexBuilder::new(pattern)
-                .case_insensitive(icase)
-                .build()
-                .ok()
-                .map(Arc::new)
-        })
-        .clone()
+    static CACHE: OnceLock<RwLock<Compiled>> = OnceLock::new();
+    let cache = CACHE.get_or_init(RwLock::default);
+    let side = usize::from(icase);
+    if let Some(hit) = cache.read().ok()?[side].get(pattern) {
+        return hit.clone();
+    }
+    let built = RegexBuilder::new(pattern)
+        .case_insensitive(icase)
+        .build()
+        .ok()
+        .map(Arc::new);
+    cache.write().ok()?[side].insert(pattern.to_string(), built.clone());
+    built
 }
 
 /// haproxy's `exp_replace`: `replace` with `\0`…`\9` standing for the
@@ -163,37 +166,7 @@ pub fn set_target(head: &mut RequestHead, part: Part, value: &[u8]) {
 
 /// `del-header NAME -m METHOD`: removes the fields whose name matches.
 pub fn del_header(fields: &mut HeaderList, name: &str, matching: NameMatch) {
-    if matching == NameMatch::Str {
-        fields.remove(name);
-        return;
-    }
-    let re = match matching {
-        NameMatch::Reg => compiled(name, false),
-        _ => None,
-    };
-    let want = name.as_bytes();
-    let hit = |n: &[u8]| match matching {
-        NameMatch::Beg => n.len() >= want.len() && n[..want.len()].eq_ignore_ascii_case(want),
-        NameMatch::End => {
-            n.len() >= want.len() && n[n.len() - want.len()..].eq_ignore_ascii_case(want)
-        }
-        NameMatch::Sub => n
-            .windows(want.len().max(1))
-            .any(|w| w.eq_ignore_ascii_case(want)),
-        // haproxy keeps names in lower case: that is what its regex sees.
-        NameMatch::Reg => re
-            .as_ref()
-            .is_some_and(|r| r.is_match(&n.to_ascii_lowercase())),
-        NameMatch::Str => n.eq_ignore_ascii_case(want),
-    };
-    let mut index = 0;
-    while let Some((n, _)) = fields.at(index) {
-        if hit(n) {
-            fields.remove_at(index);
-        } else {
-            index += 1;
-        }
-    }
+    fields.remove_where(|n, _| super::acl::name_matches(matching, n, name));
 }
 
 /// One field as a legacy rule saw it: `Name: value`.
@@ -204,42 +177,39 @@ fn line_of(name: &[u8], value: &[u8]) -> Vec<u8> {
     line
 }
 
-/// Legacy `reqrep`/`rsprep` on whole lines: every header line matching
-/// `pattern` is replaced (a line left without a `:` is dropped); on a
-/// request, the request line too, whose new method and target are kept
-/// (the version stays).
-pub fn replace_lines(
-    head: Option<&mut RequestHead>,
-    fields: Option<&mut HeaderList>,
-    pattern: &str,
-    replace: &str,
-    icase: bool,
-) {
+/// Legacy `reqrep` on the request line: a match gives the request the
+/// new line's method and target (the version stays).
+pub fn replace_start_line(head: &mut RequestHead, pattern: &str, replace: &str, icase: bool) {
     let Some(re) = compiled(pattern, icase) else {
         return;
     };
-    let fields = match (head, fields) {
-        (Some(head), _) => {
-            let mut line = head.method().to_vec();
-            line.push(b' ');
-            line.extend_from_slice(head.uri());
-            line.push(b' ');
-            line.extend_from_slice(&head.version.text());
-            if let Some(caps) = re.captures(&line) {
-                let new = substitute(replace.as_bytes(), &caps);
-                let mut words = new.split(|&b| b == b' ');
-                if let (Some(method), Some(target)) = (words.next(), words.next())
-                    && !method.is_empty()
-                    && !target.is_empty()
-                {
-                    head.set_method(method);
-                    head.set_uri(target);
-                }
-            }
-            head.headers_mut()
-        }
-        (None, Some(fields)) => fields,
-        (None, None) => return,
+    let line = [
+        head.method(),
+        b" ",
+        head.uri(),
+        b" ",
+        &head.version.text()[..],
+    ]
+    .concat();
+    let Some(caps) = re.captures(&line) else {
+        return;
+    };
+    let new = substitute(replace.as_bytes(), &caps);
+    let mut words = new.split(|&b| b == b' ');
+    if let (Some(method), Some(target)) = (words.next(), words.next())
+        && !method.is_empty()
+        && !target.is_empty()
+    {
+        head.set_method(method);
+        head.set_uri(target);
+    }
+}
+
+/// Legacy `reqrep`/`rsprep` on header lines: every `Name: value` line
+/// matching `pattern` is replaced (a line left without a `:` is dropped).
+pub fn replace_lines(fields: &mut HeaderList, pattern: &str, replace: &str, icase: bool) {
+    let Some(re) = compiled(pattern, icase) else {
+        return;
     };
     let mut index = 0;
     while let Some((n, v)) = fields.at(index) {
@@ -264,14 +234,7 @@ pub fn del_lines(fields: &mut HeaderList, pattern: &str, icase: bool) {
     let Some(re) = compiled(pattern, icase) else {
         return;
     };
-    let mut index = 0;
-    while let Some((n, v)) = fields.at(index) {
-        if re.is_match(&line_of(n, v)) {
-            fields.remove_at(index);
-        } else {
-            index += 1;
-        }
-    }
+    fields.remove_where(|n, v| re.is_match(&line_of(n, v)));
 }
 
 #[cfg(test)]
@@ -334,15 +297,9 @@ mod tests {
     fn legacy_lines_are_rewritten_or_dropped() {
         let mut head =
             RequestHead::complete("GET /old/x HTTP/1.1\r\nHost: a\r\nX-Debug: yes\r\n\r\n");
-        replace_lines(
-            Some(&mut head),
-            None,
-            r"^GET\ /old/(.*)",
-            r"GET\ /new/\1",
-            false,
-        );
+        replace_start_line(&mut head, r"^GET\ /old/(.*)", r"GET\ /new/\1", false);
         assert_eq!(head.uri(), b"/new/x");
-        replace_lines(Some(&mut head), None, r"^Host:\ a$", r"Host:\ b", true);
+        replace_lines(head.headers_mut(), r"^Host:\ a$", r"Host:\ b", true);
         assert_eq!(head.headers().get("host"), Some(&b"b"[..]));
         del_lines(head.headers_mut(), "^x-debug: yes", true);
         assert_eq!(head.headers().get("x-debug"), None);

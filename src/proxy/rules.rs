@@ -135,7 +135,10 @@ pub fn on_request(
                 regex,
                 replace,
                 ignore_case,
-            } => rewrite::replace_lines(Some(head), None, regex, replace, *ignore_case),
+            } => {
+                rewrite::replace_start_line(head, regex, replace, *ignore_case);
+                rewrite::replace_lines(head.headers_mut(), regex, replace, *ignore_case);
+            }
             HttpAction::SetUri { format }
             | HttpAction::SetPath { format }
             | HttpAction::SetPathq { format }
@@ -218,7 +221,7 @@ pub fn on_response(
             ignore_case,
         } = &rule.action
         {
-            rewrite::replace_lines(None, Some(fields), regex, replace, *ignore_case);
+            rewrite::replace_lines(fields, regex, replace, *ignore_case);
             continue;
         }
         let value = value_of(&rule.action, &ctx);

@@ -143,10 +143,16 @@ impl HeaderList {
 
     /// Removes every field called `name`; returns how many went.
     pub fn remove(&mut self, name: &str) -> usize {
+        self.remove_where(|n, _| n.eq_ignore_ascii_case(name.as_bytes()))
+    }
+
+    /// Removes every field for which `gone(name, value)` holds; returns
+    /// how many went.
+    pub fn remove_where(&mut self, mut gone: impl FnMut(&[u8], &[u8]) -> bool) -> usize {
         let before = self.fields.len();
         let buf = &self.buf;
         self.fields
-            .retain(|f| !f.name.get(buf).eq_ignore_ascii_case(name.as_bytes()));
+            .retain(|f| !gone(f.name.get(buf), f.value.get(buf)));
         before - self.fields.len()
     }
 
