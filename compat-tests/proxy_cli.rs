@@ -391,10 +391,20 @@ fn rules_run(program: &'static [&'static str], tag: &str) -> Vec<String> {
             };
             let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
             let req = format!("GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
-            let _ = c.write_all(req.as_bytes());
+            // A reset may come back on the write (the socket then reads as
+            // closed) or on the read, whichever runs after it arrived.
+            let reset = |e: &std::io::Error| {
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                )
+            };
+            if c.write_all(req.as_bytes()).is_err_and(|e| reset(&e)) {
+                return "reset".into();
+            }
             let mut got = Vec::new();
             match c.read_to_end(&mut got) {
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => "reset".into(),
+                Err(e) if reset(&e) => "reset".into(),
                 _ if got.is_empty() => "closed".into(),
                 _ => String::from_utf8_lossy(&got)
                     .lines()
