@@ -27,14 +27,21 @@ pub struct Addrs {
 }
 
 impl<'a> Ctx<'a> {
-    /// A context knowing the connection's addresses and the request.
-    pub fn of(addrs: &Addrs, request: &'a RequestHead) -> Ctx<'a> {
+    /// A context knowing only the connection's addresses.
+    pub fn addressed(addrs: &Addrs) -> Ctx<'a> {
         Ctx {
             src: addrs.src,
             dst: addrs.dst,
             unix: addrs.unix,
-            request: Some(request),
             ..Ctx::default()
+        }
+    }
+
+    /// A context knowing the connection's addresses and the request.
+    pub fn of(addrs: &Addrs, request: &'a RequestHead) -> Ctx<'a> {
+        Ctx {
+            request: Some(request),
+            ..Ctx::addressed(addrs)
         }
     }
 }

@@ -44,12 +44,7 @@ impl TcpRules {
 }
 
 fn decide(rules: &[TcpRule], acls: &[Acl], addrs: &Addrs) -> bool {
-    let ctx = Ctx {
-        src: addrs.src,
-        dst: addrs.dst,
-        unix: addrs.unix,
-        ..Ctx::default()
-    };
+    let ctx = Ctx::addressed(addrs);
     for rule in rules {
         let holds = rule
             .cond
