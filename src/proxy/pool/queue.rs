@@ -516,22 +516,28 @@ mod tests {
         Arc::new(Pool::new(&out.config.proxies[0], None))
     }
 
+    /// A server for one request, balanced; its index and queue places.
+    async fn take_one(p: &Arc<Pool>) -> (Lease, Place) {
+        match p.take(|_| p.pick(&RequestView::default())).await {
+            Taken::Lease(l, place) => (l, place),
+            _ => panic!("no server for the request"),
+        }
+    }
+
+    /// A request that will wait for a server, on a task of its own.
+    fn waiting_request(p: &Arc<Pool>) -> tokio::task::JoinHandle<(usize, Place)> {
+        let p = Arc::clone(p);
+        tokio::spawn(async move {
+            let (lease, place) = take_one(&p).await;
+            (lease.id.0, place)
+        })
+    }
+
     #[tokio::test]
     async fn a_released_slot_is_handed_to_the_waiter_counted_at_once() {
         let p = pool("defaults\n  mode http\nbackend be\n  server s1 127.0.0.1:8001 maxconn 1\n");
-        let first = match p.take(|_| p.pick(&RequestView::default())).await {
-            Taken::Lease(l, _) => l,
-            _ => panic!("a free server"),
-        };
-        let waiter = {
-            let p = Arc::clone(&p);
-            tokio::spawn(async move {
-                match p.take(|_| p.pick(&RequestView::default())).await {
-                    Taken::Lease(l, place) => (l.id.0, place),
-                    _ => panic!("served after the first"),
-                }
-            })
-        };
+        let (first, _) = take_one(&p).await;
+        let waiter = waiting_request(&p);
         while p.queued(None).0 + p.queued(Some(0)).0 == 0 {
             tokio::task::yield_now().await;
         }
@@ -551,19 +557,8 @@ mod tests {
             "defaults\n  mode http\nbackend be\n  server s1 127.0.0.1:8001 maxconn 1\n  server s2 127.0.0.1:8002 maxconn 1\n",
         );
         assert!(p.set_admin(1, super::super::MAINT));
-        let first = match p.take(|_| p.pick(&RequestView::default())).await {
-            Taken::Lease(l, _) => l,
-            _ => panic!("s1 is free"),
-        };
-        let waiter = {
-            let p = Arc::clone(&p);
-            tokio::spawn(async move {
-                match p.take(|_| p.pick(&RequestView::default())).await {
-                    Taken::Lease(l, _) => l.id.0,
-                    _ => panic!("served"),
-                }
-            })
-        };
+        let (first, _) = take_one(&p).await;
+        let waiter = waiting_request(&p);
         while p.queues.total() == 0 {
             tokio::task::yield_now().await;
         }
@@ -573,7 +568,7 @@ mod tests {
             .await
             .expect("served without s1 freeing")
             .expect("waiter");
-        assert_eq!(served, 1);
+        assert_eq!(served.0, 1);
         drop(first);
     }
 }
