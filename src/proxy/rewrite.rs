@@ -241,14 +241,6 @@ pub fn del_lines(fields: &mut HeaderList, pattern: &str, icase: bool) {
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> HeaderList {
-        let mut f = HeaderList::new();
-        for (n, v) in pairs {
-            f.append(n.as_bytes(), v.as_bytes());
-        }
-        f
-    }
-
     fn all(f: &HeaderList) -> Vec<(String, String)> {
         f.iter()
             .map(|(n, v)| {
@@ -269,19 +261,19 @@ mod tests {
 
     #[test]
     fn a_match_replaces_the_whole_value() {
-        let mut f = fields(&[("X-A", "xxabcyy"), ("x-a", "none"), ("X-B", "abc")]);
+        let mut f = HeaderList::of_pairs(&[("X-A", "xxabcyy"), ("x-a", "none"), ("X-B", "abc")]);
         replace_header(&mut f, "x-a", "ab(c)", br"Z\1", false);
         assert_eq!(all(&f)[0].1, "Zc");
         assert_eq!(all(&f)[1].1, "none");
         assert_eq!(all(&f)[2].1, "abc");
-        let mut f = fields(&[("X-L", "a1, b2,c3")]);
+        let mut f = HeaderList::of_pairs(&[("X-L", "a1, b2,c3")]);
         replace_header(&mut f, "X-L", "^b(.)$", br"B\1", true);
         assert_eq!(all(&f)[0].1, "a1,B2,c3");
     }
 
     #[test]
     fn names_are_matched_by_method() {
-        let mut f = fields(&[
+        let mut f = HeaderList::of_pairs(&[
             ("X-Debug-1", "a"),
             ("X-Trace", "b"),
             ("Host", "h"),

@@ -213,16 +213,20 @@ pub(crate) fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8], lowercas
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn list(fields: &[(&str, &str)]) -> HeaderList {
+impl HeaderList {
+    /// The fields `(name, value)`, in order (tests' shorthand).
+    pub(crate) fn of_pairs(fields: &[(&str, &str)]) -> HeaderList {
         let mut h = HeaderList::new();
         for (n, v) in fields {
             h.append(n.as_bytes(), v.as_bytes());
         }
         h
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     fn text(h: &HeaderList) -> String {
         let mut out = Vec::new();
@@ -232,7 +236,8 @@ mod tests {
 
     #[test]
     fn lookups_ignore_case_and_keep_order() {
-        let h = list(&[("Host", "a"), ("X-A", "1"), ("x-a", "2"), ("Accept", "*/*")]);
+        let h =
+            HeaderList::of_pairs(&[("Host", "a"), ("X-A", "1"), ("x-a", "2"), ("Accept", "*/*")]);
         assert_eq!(h.get("HOST"), Some(&b"a"[..]));
         assert_eq!(h.all("X-a").collect::<Vec<_>>(), [&b"1"[..], &b"2"[..]]);
         assert_eq!(h.get("missing"), None);
@@ -242,7 +247,7 @@ mod tests {
 
     #[test]
     fn insert_remove_replace() {
-        let mut h = list(&[("A", "1"), ("B", "2"), ("a", "3")]);
+        let mut h = HeaderList::of_pairs(&[("A", "1"), ("B", "2"), ("a", "3")]);
         h.insert(1, b"Z", b"0");
         assert_eq!(text(&h), "A: 1\r\nZ: 0\r\nB: 2\r\na: 3\r\n");
         h.replace("a", b"9");
@@ -258,7 +263,7 @@ mod tests {
 
     #[test]
     fn lowercase_output_keeps_values() {
-        let h = list(&[("X-Custom-Header", "Value")]);
+        let h = HeaderList::of_pairs(&[("X-Custom-Header", "Value")]);
         let mut out = Vec::new();
         h.write_lowercase_to(&mut out);
         assert_eq!(out, b"x-custom-header: Value\r\n");
