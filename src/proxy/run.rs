@@ -336,10 +336,12 @@ pub fn bind(
         started: std::time::Instant::now(),
         entries,
     });
-    let tallies = cfg
-        .proxies
-        .iter()
-        .filter(|p| !p.disabled)
+    // haproxy reports the proxies as their listeners close, protocol by
+    // protocol (`stop_pass`), each group in the file's order, then its own.
+    let mut stopping: Vec<&Proxy> = cfg.proxies.iter().filter(|p| !p.disabled).collect();
+    stopping.sort_by_key(|p| stop_pass(p));
+    let mut tallies: Vec<Tally> = stopping
+        .into_iter()
         .map(|p| Tally {
             name: p.name.clone(),
             front: gates
@@ -352,18 +354,7 @@ pub fn bind(
                 .map(|(_, pool)| Arc::clone(pool)),
             log: Sink::for_proxy(cfg, p),
         })
-        .collect::<Vec<_>>();
-    // haproxy stops the proxies that listen first, then the others (each
-    // group in the file's order), then its own.
-    let passes: Vec<u8> = cfg
-        .proxies
-        .iter()
-        .filter(|p| !p.disabled)
-        .map(stop_pass)
         .collect();
-    let mut order: Vec<(u8, Tally)> = passes.into_iter().zip(tallies).collect();
-    order.sort_by_key(|(pass, _)| *pass);
-    let mut tallies: Vec<Tally> = order.into_iter().map(|(_, t)| t).collect();
     tallies.push(internal_tally(cfg));
     Ok(Bound {
         shards,
