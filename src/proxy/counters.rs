@@ -36,10 +36,7 @@ impl Counters {
     /// A session (connection, or exchange on a server) starts; how many
     /// are open with it.
     pub fn open(&self) -> u64 {
-        let now = self.cur.fetch_add(1, Ordering::Relaxed) + 1;
-        self.max.fetch_max(now, Ordering::Relaxed);
-        self.tot.fetch_add(1, Ordering::Relaxed);
-        now
+        self.opened(self.cur.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
     /// A session starts if fewer than `limit` are open (0: no limit); how
@@ -52,10 +49,14 @@ impl Counters {
                 (limit == 0 || c < limit).then_some(c + 1)
             })
             .ok()?;
-        let now = before + 1;
+        Some(self.opened(before + 1))
+    }
+
+    /// The most and the total after a session opened, `now` open.
+    fn opened(&self, now: u64) -> u64 {
         self.max.fetch_max(now, Ordering::Relaxed);
-        self.tot.fetch_add(1, Ordering::Relaxed);
-        Some(now)
+        self.passed();
+        now
     }
 
     /// A session counted in the total only (`stot`): a request a
