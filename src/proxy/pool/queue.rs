@@ -357,6 +357,11 @@ impl Pool {
     /// below `limit`, the first requests waiting for it get a slot each;
     /// a server that cannot take them tells the first to try again.
     pub(super) fn hand_over(self: &Arc<Self>, index: usize, limit: u32) {
+        // Nobody waits (most releases): no lock. A request joining now
+        // offers the free slots itself once it has joined.
+        if self.queues.total() == 0 {
+            return;
+        }
         let m = &self.members[index];
         let Some(addr) = m.addr.filter(|_| self.usable(index)) else {
             self.queues.freed(index);
@@ -374,7 +379,7 @@ impl Pool {
     /// Server `index` may have room now (it came up, left maintenance or a
     /// drain, got weight): the first requests queued for it get it.
     pub(super) fn offer(self: &Arc<Self>, index: usize) {
-        if self.limited && self.queues.total() > 0 {
+        if self.limited {
             self.hand_over(index, self.limit_of(index));
         }
     }
