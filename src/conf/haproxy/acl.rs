@@ -46,8 +46,8 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
             "unknown fetch method '{fetch}' in ACL expression '{fetch}'."
         ));
     }
+    let keyword = fetch.split(['(', ',']).next().unwrap_or(fetch);
     if let Err(e) = super::sample::check_converters(fetch, lua) {
-        let keyword = fetch.split(['(', ',']).next().unwrap_or(fetch);
         // haproxy words it by what the first stage is.
         return Err(if super::sample::is_acl_keyword(keyword) {
             format!("ACL keyword '{keyword}' : {e}..")
@@ -116,7 +116,6 @@ pub fn parse_acl_body(name: &str, line: u32, words: &[String], lua: bool) -> Res
     }
     // The files' patterns come after the line's own.
     acl.patterns = words.get(i..).unwrap_or(&[]).to_vec();
-    let keyword = fetch.split(['(', ',']).next().unwrap_or(fetch);
     if keyword.ends_with("_reg") || acl.match_method.as_deref() == Some("reg") {
         for p in &acl.patterns {
             super::actions::check_regex(p).map_err(|e| format!("{e}."))?;

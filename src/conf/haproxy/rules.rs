@@ -59,20 +59,22 @@ impl Reader<'_> {
             | HttpAction::ReplacePathq { regex, .. } => Some(regex.as_str()),
             _ => None,
         };
-        if let Some(why) = regex.and_then(super::actions::regex_unsupported) {
-            self.warn(
-                &line.loc,
-                line.span,
-                format!(
-                    "regex '{}' cannot run in Pharos ({why}): the '{kw} {act}' rule never matches.",
-                    regex.unwrap_or_default()
-                ),
-            );
-        }
-        let checked = format
-            .map(|f| super::sample::check_format(f, lua, stage))
-            .or_else(|| regex.map(super::actions::check_regex));
-        if let Some(Err(e)) = checked {
+        let checked = match (format, regex) {
+            (Some(f), _) => super::sample::check_format(f, lua, stage),
+            (None, Some(re)) => super::actions::check_regex(re).map(|pcre_only| {
+                if let Some(why) = pcre_only {
+                    self.warn(
+                        &line.loc,
+                        line.span,
+                        format!(
+                            "regex '{re}' cannot run in Pharos ({why}): the '{kw} {act}' rule never matches."
+                        ),
+                    );
+                }
+            }),
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = checked {
             let (name, kind) = self.proxy_name_kind();
             self.abort(
                 line,
