@@ -279,21 +279,18 @@ async fn stream(
     expired: bool,
 ) -> Next {
     let mut trace = new_trace(svc, &conn.addrs, origin);
-    if !svc.tcp_rules.passes(&conn.addrs) {
+    let next = if svc.tcp_rules.passes(&conn.addrs) {
+        match read_head(conn, svc, &mut trace, first, expired).await {
+            Ok((head, len)) => handle(conn, svc, &mut trace, head, len).await,
+            Err(next) => next,
+        }
+    } else {
         // `tcp-request content reject`: closed before any request is read,
         // logged `PR--` with `<BADREQ>`.
         svc.counters.dreq.fetch_add(1, Ordering::Relaxed);
         trace.end(Cause::Proxy, Stage::Request);
         super::tunnel::close_quietly(&mut conn.client).await;
-        if let Some(log) = svc.log.as_deref() {
-            trace.frontend_conns(svc.counters.current());
-            log.done(trace);
-        }
-        return Next::Close;
-    }
-    let next = match read_head(conn, svc, &mut trace, first, expired).await {
-        Ok((head, len)) => handle(conn, svc, &mut trace, head, len).await,
-        Err(next) => next,
+        Next::Close
     };
     if let Some(log) = svc.log.as_deref()
         && next != Next::Silent
